@@ -1,0 +1,20 @@
+# The two commands of the README (sandbox, test) and the stages they are made of.
+.PHONY: sandbox sandbox-destroy test bootstrap image mirror lint unit apps molecule
+
+sandbox:          ## build what is needed, create the sandbox hosts, run site.yml, print what is there
+	tests/harness/sandbox.sh
+
+sandbox-destroy:  ## remove the sandbox hosts and their network
+	tests/harness/sandbox.sh --destroy
+
+test:             ## the whole suite: lint, unit tests, services, every Molecule scenario
+	tests/harness/test.sh
+
+bootstrap:        ## apt packages, Docker engine, .venv
+	tests/harness/test.sh bootstrap
+
+image mirror lint unit apps:
+	tests/harness/test.sh bootstrap $@
+
+molecule:         ## every scenario; one scenario: molecule test -s NAME (after make mirror)
+	tests/harness/test.sh bootstrap image mirror molecule
