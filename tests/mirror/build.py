@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"
 FIXED_MTIME = 315532800  # 1980-01-01, the oldest time a zip member can carry
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -232,8 +232,18 @@ class Builder:
         if not cached:
             log(f"downloading wheel {wheel.requirement}")
             subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-                 "--only-binary=:all:", "--dest", str(self.cache_dir), wheel.requirement],
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--only-binary=:all:",
+                    "--dest",
+                    str(self.cache_dir),
+                    wheel.requirement,
+                ],
                 check=True,
             )
             self.downloads += 1
@@ -253,6 +263,11 @@ class Builder:
         else:
             with zipfile.ZipFile(source) as wheel:
                 wheel.extractall(dest)  # noqa: S202  a wheel pip fetched and hash-checked
+                # extractall drops modes; a wheel's scripts are installed executable.
+                for info in wheel.infolist():
+                    mode = (info.external_attr >> 16) & 0o777
+                    if mode & 0o111 or ".data/scripts/" in info.filename:
+                        (dest / info.filename).chmod(0o755)
 
     @staticmethod
     def _collect(root: Path, member: str, src: str) -> list[tuple[str, Path]]:
@@ -363,13 +378,11 @@ def write_sums(mirror_dir: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     env = os.environ
-    parser.add_argument(
-        "--mirror-dir", type=Path, default=Path(env.get("FLASKFLEET_MIRROR_DIR", REPO / ".cache/mirror"))
-    )
-    parser.add_argument(
-        "--cache-dir", type=Path, default=Path(env.get("FLASKFLEET_MIRROR_CACHE", REPO / ".cache/downloads"))
-    )
-    parser.add_argument("--only", nargs="*", default=[], help="build only these artifact file names")
+    mirror_dir = env.get("FLASKFLEET_MIRROR_DIR", REPO / ".cache/mirror")
+    cache_dir = env.get("FLASKFLEET_MIRROR_CACHE", REPO / ".cache/downloads")
+    parser.add_argument("--mirror-dir", type=Path, default=Path(mirror_dir))
+    parser.add_argument("--cache-dir", type=Path, default=Path(cache_dir))
+    parser.add_argument("--only", nargs="*", default=[], help="build only these archive names")
     parser.add_argument("--list", action="store_true", help="print the manifest and exit")
     args = parser.parse_args(argv)
     if args.list:

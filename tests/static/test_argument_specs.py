@@ -44,7 +44,9 @@ def test_literal_spec_defaults_equal_the_role_defaults(role: Path) -> None:
     for name, option in _spec_options(role).items():
         value = defaults.get(name)
         if "default" in option and not (isinstance(value, str) and "{{" in value):
-            assert option["default"] == value, f"{name}: spec {option['default']!r}, defaults {value!r}"
+            assert option["default"] == value, (
+                f"{name}: spec {option['default']!r}, defaults {value!r}"
+            )
 
 
 # Test consumer roles inside Molecule scenarios borrow the variable names of the
