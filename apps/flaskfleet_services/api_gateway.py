@@ -23,8 +23,7 @@ from .kit.errors import ApiError
 from .kit.http import UpstreamClient
 from .kit.security import parse_api_keys, require_api_key
 from .kit.validation import query_args
-from .order_service import OrderCreate, OrderOut, OrderPage
-from .user_service import UserCreate, UserOut, UserPage, UserUpdate
+from .schemas import OrderCreate, OrderOut, OrderPage, UserCreate, UserOut, UserPage, UserUpdate
 
 SERVICE = "api-gateway"
 USER_SERVICE = "user-service"
@@ -69,7 +68,8 @@ def forward(upstream: str, path: str) -> Response:
             raise ApiError(415, "unsupported_media_type", "send the body as application/json",
                            {"content_type": request.mimetype or None})
         data = request.get_data()  # 413 past MAX_CONTENT_LENGTH, before anything is sent
-        headers["Content-Type"] = "application/json"
+    if request.content_type:
+        headers["Content-Type"] = request.content_type
     response = _client().request(upstream, request.method, path,
                                  params=list(request.args.items(multi=True)), data=data,
                                  headers=headers)

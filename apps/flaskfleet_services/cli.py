@@ -1,7 +1,7 @@
 """``flaskfleet``: the one command of the image.
 
     flaskfleet serve [SERVICE]          run SERVICE under gunicorn (SERVICE or $FLASKFLEET_SERVICE)
-    flaskfleet migrate [SERVICE]        create/migrate SERVICE's schema in $DATABASE_URL
+    flaskfleet migrate [SERVICE|all]    create/migrate the schema(s) in $DATABASE_URL
     flaskfleet healthcheck [--url URL]  exit 0 when /health/live answers (image HEALTHCHECK)
     flaskfleet hash-api-key             read an API key on stdin, print its sha256 digest
 """
@@ -19,6 +19,7 @@ SERVICES = {
     "order-service": "flaskfleet_services.order_service",
     "api-gateway": "flaskfleet_services.api_gateway",
 }
+DATABASE_SERVICES = ("user-service", "order-service")
 
 
 def _service(name: str | None) -> str:
@@ -40,13 +41,14 @@ def serve(args) -> None:
 def migrate(args) -> None:
     import importlib
 
-    service = _service(args.service)
-    if service == "api-gateway":
-        sys.exit("flaskfleet: api-gateway has no database")
-    module = importlib.import_module(SERVICES[service])
-    app = module.create_app()
-    app.extensions["flaskfleet.db"].upgrade(module.MIGRATIONS)
-    print(f"{service}: schema is at the latest revision")
+    services = DATABASE_SERVICES if args.service == "all" else (_service(args.service),)
+    for service in services:
+        if service not in DATABASE_SERVICES:
+            sys.exit(f"flaskfleet: {service} has no database")
+        module = importlib.import_module(SERVICES[service])
+        app = module.create_app()
+        app.extensions["flaskfleet.db"].upgrade(module.MIGRATIONS)
+        print(f"{service}: schema is at the latest revision", flush=True)
 
 
 def healthcheck(args) -> None:
@@ -71,10 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="flaskfleet", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    for name, func in (("serve", serve), ("migrate", migrate)):
-        sub = commands.add_parser(name)
-        sub.add_argument("service", nargs="?", choices=list(SERVICES))
-        sub.set_defaults(func=func)
+    sub = commands.add_parser("serve")
+    sub.add_argument("service", nargs="?", choices=list(SERVICES))
+    sub.set_defaults(func=serve)
+    sub = commands.add_parser("migrate")
+    sub.add_argument("service", nargs="?", choices=[*DATABASE_SERVICES, "all"])
+    sub.set_defaults(func=migrate)
     sub = commands.add_parser("healthcheck")
     sub.add_argument("--url")
     sub.add_argument("--timeout", type=float, default=3.0)

@@ -40,6 +40,7 @@ max_requests = 0
 limit_request_line = 4094
 limit_request_fields = 100
 limit_request_field_size = 8190
+control_socket_disable = True  # no runtime control socket (it would need a writable $HOME)
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108  heartbeat files
 accesslog = None  # the app writes one JSON access line per request
 errorlog = "-"
@@ -49,7 +50,10 @@ logconfig_dict = {
     "formatters": {"json": {"()": JsonLines}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
                             "stream": "ext://sys.stderr"}},
-    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False}},
+    "root": {"level": "INFO", "handlers": ["stderr"]},  # replaced by the app's JSON handler
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False},
+                "gunicorn.access": {"level": "WARNING", "handlers": ["stderr"],
+                                    "propagate": False}},
 }
 
 

@@ -10,11 +10,9 @@ PostgreSQL. Internal: called by the gateway only. Checks through discovery that 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from decimal import Decimal
 
 from flask import Blueprint, Flask, current_app, jsonify
-from pydantic import BaseModel, BeforeValidator, Field, model_validator
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -39,14 +37,12 @@ from .kit.config import DATABASE, INTERNAL, UPSTREAMS, static_upstreams
 from .kit.db import ExactDecimal
 from .kit.errors import ApiError
 from .kit.http import UpstreamClient
-from .kit.validation import MAX_ID, PAGE, StrictModel, json_body, query_args, text
+from .kit.validation import MAX_ID, PAGE, json_body, query_args
+from .schemas import CENT, OrderCreate, OrderOut, OrderPage
 
 SERVICE = "order-service"
 MIGRATIONS = "order_service"
 USER_SERVICE = "user-service"
-CENT = Decimal("0.01")
-MAX_PRICE = Decimal("9999999999.99")  # NUMERIC(12, 2)
-MAX_TOTAL = Decimal("999999999999.99")  # NUMERIC(14, 2)
 
 
 class Base(DeclarativeBase):
@@ -87,65 +83,6 @@ class OrderItem(Base):
     sku: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price: Mapped[Decimal] = mapped_column(ExactDecimal(12, 2))
-
-
-def _exact_price(value: object) -> Decimal:
-    """"12.30" or 12.30 (parsed as Decimal, never float); at most 2 decimal places."""
-    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
-        raise ValueError("unit_price must be a decimal string such as \"12.30\"")
-    try:
-        price = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise ValueError("unit_price must be a decimal string such as \"12.30\"") from None
-    if not price.is_finite() or price < 0 or price > MAX_PRICE:
-        raise ValueError(f"unit_price must be between 0 and {MAX_PRICE}")
-    if price != price.quantize(CENT):
-        raise ValueError("unit_price has at most 2 decimal places")
-    return price.quantize(CENT)
-
-
-Price = Annotated[Decimal, BeforeValidator(_exact_price)]
-Sku = text(1, 64)
-
-
-class ItemIn(StrictModel):
-    sku: Sku
-    quantity: int = Field(ge=1, le=10_000)
-    unit_price: Price
-
-
-class OrderCreate(StrictModel):
-    user_id: int = Field(ge=1, le=MAX_ID)
-    items: list[ItemIn] = Field(min_length=1, max_length=100)
-
-    @model_validator(mode="after")
-    def _total_fits(self) -> OrderCreate:
-        if sum(i.unit_price * i.quantity for i in self.items) > MAX_TOTAL:
-            raise ValueError(f"the order total exceeds {MAX_TOTAL}")
-        return self
-
-
-class ItemOut(BaseModel):
-    sku: str
-    quantity: int
-    unit_price: str
-    line_total: str
-
-
-class OrderOut(BaseModel):
-    id: int
-    user_id: int
-    status: str
-    items: list[ItemOut]
-    total: str
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class OrderPage(BaseModel):
-    items: list[OrderOut]
-    next_after: int | None
 
 
 def _iso(value: datetime) -> str:
@@ -222,7 +159,7 @@ def list_orders():
              .order_by(Order.id).limit(args["limit"] + 1))
     if args["user_id"] is not None:
         query = query.where(Order.user_id == args["user_id"])
-    orders = kit_db.session().scalars(query).all()
+    orders = kit_db.read_session().scalars(query).all()
     more = len(orders) > args["limit"]
     orders = orders[:args["limit"]]
     return jsonify({"items": [to_json(o) for o in orders],
@@ -232,7 +169,7 @@ def list_orders():
 @bp.get("/orders/<id:order_id>")
 @kit_openapi.operation("Read an order", responses={200: OrderOut, 404: None}, tags=("orders",))
 def get_order(order_id: int):
-    return jsonify(to_json(_load(kit_db.session(), order_id)))
+    return jsonify(to_json(_load(kit_db.read_session(), order_id)))
 
 
 @bp.post("/orders/<id:order_id>/cancel")

@@ -10,12 +10,9 @@ order-service only.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
-from typing import Annotated
 
 from flask import Blueprint, Flask, current_app, jsonify
-from pydantic import AfterValidator, BaseModel
 from sqlalchemy import BigInteger, DateTime, Integer, String, UniqueConstraint, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -26,11 +23,11 @@ from .kit import health as kit_health
 from .kit import openapi as kit_openapi
 from .kit.config import DATABASE, INTERNAL
 from .kit.errors import ApiError
-from .kit.validation import PAGE, StrictModel, json_body, query_args, text
+from .kit.validation import PAGE, json_body, query_args
+from .schemas import UserCreate, UserOut, UserPage, UserUpdate
 
 SERVICE = "user-service"
 MIGRATIONS = "user_service"
-_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 class Base(DeclarativeBase):
@@ -47,42 +44,6 @@ class User(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-
-def _email(value: str) -> str:
-    value = value.strip().lower()
-    if not _EMAIL_RE.fullmatch(value):
-        raise ValueError("not an email address")
-    return value
-
-
-Name = text(1, 200)
-Email = Annotated[text(3, 254), AfterValidator(_email)]
-
-
-class UserCreate(StrictModel):
-    name: Name
-    email: Email
-
-
-class UserUpdate(StrictModel):
-    # Defaults are not validated, so an omitted field stays None while an explicit null fails.
-    name: Name = None  # type: ignore[assignment]
-    email: Email = None  # type: ignore[assignment]
-
-
-class UserOut(BaseModel):
-    id: int
-    name: str
-    email: str
-    version: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class UserPage(BaseModel):
-    items: list[UserOut]
-    next_after: int | None
 
 
 def _iso(value: datetime) -> str:
@@ -144,7 +105,7 @@ def create_user():
 def list_users():
     page = query_args(PAGE)
     limit = page["limit"]
-    users = kit_db.session().scalars(
+    users = kit_db.read_session().scalars(
         select(User).where(User.id > page["after"]).order_by(User.id).limit(limit + 1)).all()
     more = len(users) > limit
     users = users[:limit]
@@ -155,7 +116,7 @@ def list_users():
 @bp.get("/users/<id:user_id>")
 @kit_openapi.operation("Read a user", responses={200: UserOut, 404: None}, tags=("users",))
 def get_user(user_id: int):
-    return jsonify(to_json(_get_or_404(kit_db.session(), user_id)))
+    return jsonify(to_json(_get_or_404(kit_db.read_session(), user_id)))
 
 
 @bp.patch("/users/<id:user_id>")

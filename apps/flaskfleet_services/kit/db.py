@@ -7,15 +7,12 @@ fast unit tests only. The schema is created and migrated by ``flaskfleet migrate
 
 from __future__ import annotations
 
-import weakref
 import zlib
 from decimal import Decimal
 from pathlib import Path
 from typing import ClassVar
 
-from alembic import command
-from alembic.config import Config
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import Numeric, String, create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,13 +59,13 @@ def engine_url(url: str) -> str:
 
 
 class Database:
-    _all: ClassVar[weakref.WeakSet[Database]] = weakref.WeakSet()
+    _all: ClassVar[list[Database]] = []
 
     @classmethod
     def dispose_all(cls) -> None:
         """Close every pooled connection of the process (worker exit, end of a test)."""
-        for database in list(cls._all):
-            database.engine.dispose()
+        while cls._all:
+            cls._all.pop().engine.dispose()
 
     def __init__(self, url: str, pool_size: int = 10):
         url = engine_url(url)
@@ -82,7 +79,10 @@ class Database:
                               "options": "-c statement_timeout=10000 "
                                          "-c idle_in_transaction_session_timeout=30000"})
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        Database._all.add(self)
+        # Reads run one statement each: autocommit spares the BEGIN/ROLLBACK round trips.
+        self.read_sessions = sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+        Database._all.append(self)
 
     @property
     def dialect(self) -> str:
@@ -95,6 +95,9 @@ class Database:
 
     def upgrade(self, service: str, revision: str = "head") -> None:
         """Apply the service's migrations; concurrent runs on PostgreSQL wait for each other."""
+        from alembic import command  # only the migrate command needs alembic loaded
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS / service))
         cfg.attributes["version_table"] = f"alembic_version_{service}"
@@ -112,17 +115,23 @@ def install(app: Flask) -> Database:
 
     @app.teardown_appcontext
     def _close_session(_exc):
-        session = g.pop("db_session", None)
-        if session is not None:
-            session.close()  # rolls back whatever was not committed
+        for name in ("db_session", "db_read_session"):
+            session = g.pop(name, None)
+            if session is not None:
+                session.close()  # rolls back whatever was not committed
 
     return database
 
 
 def session() -> Session:
-    """The request's session (one per request, closed at teardown)."""
+    """The request's transactional session (one per request, closed at teardown)."""
     if "db_session" not in g:
-        from flask import current_app
-
         g.db_session = current_app.extensions["flaskfleet.db"].sessions()
     return g.db_session
+
+
+def read_session() -> Session:
+    """The request's session for a single read statement (autocommit, no transaction)."""
+    if "db_read_session" not in g:
+        g.db_read_session = current_app.extensions["flaskfleet.db"].read_sessions()
+    return g.db_read_session

@@ -51,6 +51,7 @@ class ConsulDiscovery:
         self.max_stale = max_stale
         self.timeout = timeout
         self._session = requests.Session()
+        self._session.trust_env = False  # the local agent, never through a proxy
         if token:
             self._session.headers["X-Consul-Token"] = token
         self._cache: dict[str, tuple[float, list[str]]] = {}

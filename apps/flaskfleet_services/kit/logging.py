@@ -45,6 +45,7 @@ class JsonFormatter(logging.Formatter):
                         if has_app_context() else self.service),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,
         }
         entry.update(current_ids())
         for key, value in vars(record).items():
@@ -94,6 +95,7 @@ def install_request_logging(app: Flask) -> None:
                 "http_status": response.status_code,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 3) if start else None,
                 "remote_addr": request.remote_addr,
+                "remote_port": request.environ.get("REMOTE_PORT"),
                 "client": g.get("client_name"),
             },
         )
