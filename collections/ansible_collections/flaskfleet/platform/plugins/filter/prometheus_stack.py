@@ -51,7 +51,7 @@ def bcrypt_hash(password: str, seed: str, user: str = "", rounds: int = 10) -> s
     if _BCRYPT_RE.match(password):
         return password
     if _bcrypt is None:
-        raise AnsibleFilterError("bcrypt hashing needs passlib on the controller (requirements.txt)")
+        raise AnsibleFilterError("bcrypt hashing needs passlib on the controller")
     return _bcrypt.using(
         salt=_derived_salt(seed, user, password), rounds=int(rounds), ident="2b"
     ).hash(password)
@@ -70,7 +70,7 @@ def prometheus_web_config(
     if not isinstance(users, Mapping):
         raise AnsibleFilterError("basic-auth users must be a mapping of user name to password")
     if not seed:
-        raise AnsibleFilterError("prometheus_web_config needs a non-empty seed (e.g. the host name)")
+        raise AnsibleFilterError("prometheus_web_config needs a non-empty seed (the host name)")
     if bool(tls_cert_file) != bool(tls_key_file):
         raise AnsibleFilterError("TLS needs both a certificate file and a key file")
     config: dict = {}
