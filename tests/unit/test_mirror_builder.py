@@ -22,7 +22,8 @@ MIRROR = REPO / ".cache" / "mirror"
 CACHE = REPO / ".cache" / "downloads"
 
 spec = importlib.util.spec_from_file_location("mirror_build", BUILD)
-assert spec and spec.loader
+assert spec
+assert spec.loader
 mirror_build = importlib.util.module_from_spec(spec)
 sys.modules["mirror_build"] = mirror_build
 spec.loader.exec_module(mirror_build)
@@ -97,7 +98,7 @@ def test_a_debian_version_other_than_the_pinned_one_is_refused(tmp_path: Path) -
     builder._indexes["sid"] = {
         "consul": {"Version": "1.9.0+dfsg1-1", "Filename": "x", "SHA256": "0"}
     }
-    with pytest.raises(mirror_build.MirrorError, match="ships consul 1.9.0"):
+    with pytest.raises(mirror_build.MirrorError, match=r"ships consul 1\.9\.0"):
         builder._deb(mirror_build.Deb("sid", "consul", "1.8.7"))
 
 
