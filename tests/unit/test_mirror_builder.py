@@ -7,7 +7,6 @@ The tests that read the built mirror need `tests/mirror/build.py` to have run
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
 import sys
 import tarfile
@@ -15,18 +14,14 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from source_module import load_source
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "tests" / "mirror" / "build.py"
 MIRROR = REPO / ".cache" / "mirror"
 CACHE = REPO / ".cache" / "downloads"
 
-spec = importlib.util.spec_from_file_location("mirror_build", BUILD)
-assert spec
-assert spec.loader
-mirror_build = importlib.util.module_from_spec(spec)
-sys.modules["mirror_build"] = mirror_build
-spec.loader.exec_module(mirror_build)
+mirror_build = load_source("mirror_build", BUILD)
 
 
 def _sha(path: Path) -> str:

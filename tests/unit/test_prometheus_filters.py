@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 from passlib.hash import bcrypt
+from source_module import load_source
 
 REPO = Path(__file__).resolve().parents[2]
 PLUGIN = (
     REPO / "collections/ansible_collections/flaskfleet/platform/plugins/filter/prometheus_stack.py"
 )
 
-spec = importlib.util.spec_from_file_location("prometheus_stack", PLUGIN)
-assert spec
-assert spec.loader
-prometheus_stack = importlib.util.module_from_spec(spec)
-sys.modules["prometheus_stack"] = prometheus_stack
-spec.loader.exec_module(prometheus_stack)
+prometheus_stack = load_source("prometheus_stack", PLUGIN)
 
 web_config = prometheus_stack.prometheus_web_config
 route_receivers = prometheus_stack.alertmanager_route_receivers
