@@ -3,7 +3,7 @@ and unit-tested with promtool (`promtool test rules`: each alert fires on the da
 it is written for, with the labels and text Alertmanager receives).
 
 promtool comes from PATH or from the offline mirror's Prometheus archives (the
-harness's mirror stage builds them); without either the promtool tests skip.
+harness's mirror stage builds them); without either the promtool tests fail.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def promtool(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return Path(found)
     archives = sorted(MIRROR.glob("prometheus-*.linux-amd64.tar.gz"))
     if not archives:
-        pytest.skip("no promtool on PATH and no Prometheus archive in the offline mirror")
+        pytest.fail("no promtool on PATH and no Prometheus archive in .cache/mirror (make mirror)")
     target = tmp_path_factory.mktemp("promtool")
     with tarfile.open(archives[-1]) as archive:
         member = next(m for m in archive.getmembers() if m.name.endswith("/promtool"))
