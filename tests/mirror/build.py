@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-BUILDER_VERSION = "2"
+BUILDER_VERSION = "3"
 FIXED_MTIME = 315532800  # 1980-01-01, the oldest time a zip member can carry
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
@@ -60,6 +60,16 @@ class Wheel:
     requirement: str
 
 
+@dataclass(frozen=True)
+class Standin:
+    """A test stand-in program kept in ``tests/standins/<directory>``.
+
+    Used only for programs this machine cannot obtain (see tests/standins/README.md).
+    """
+
+    directory: str
+
+
 @dataclass
 class Artifact:
     """One upstream release archive rebuilt from reachable sources.
@@ -73,7 +83,7 @@ class Artifact:
     version: str
     filename: str
     top: str | None
-    sources: list[Deb | Wheel]
+    sources: list[Deb | Wheel | Standin]
     members: dict[str, tuple[int, str]]
     optional_members: dict[str, tuple[int, str]] = field(default_factory=dict)
 
@@ -143,6 +153,31 @@ ARTIFACTS = [
 ]
 
 
+STANDINS = REPO / "tests/standins"
+
+
+def standin_artifacts(root: Path = STANDINS) -> list[Artifact]:
+    """Artifacts described by ``tests/standins/<dir>/artifact.json``.
+
+    Source 0 is the stand-in's own directory; the wheels it lists follow as
+    sources 1, 2, ... (vendored libraries the stand-in imports).
+    """
+    artifacts = []
+    for manifest in sorted(root.glob("*/artifact.json")):
+        spec = json.loads(manifest.read_text())
+        artifacts.append(
+            Artifact(
+                name=spec["name"],
+                version=spec["version"],
+                filename=spec["filename"],
+                top=spec.get("top"),
+                sources=[Standin(manifest.parent.name), *map(Wheel, spec.get("wheels", []))],
+                members={k: (v[0], v[1]) for k, v in spec["members"].items()},
+            )
+        )
+    return artifacts
+
+
 class MirrorError(RuntimeError):
     """A source cannot be had or does not match what the manifest pins."""
 
@@ -156,6 +191,18 @@ def sha256_file(path: Path) -> str:
     with path.open("rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
+    return digest.hexdigest()
+
+
+def sha256_source(path: Path) -> str:
+    """Digest of a downloaded file, or of a stand-in directory's files and modes."""
+    if not path.is_dir():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for item in files:
+        line = f"{item.relative_to(path).as_posix()} {_mode(item):o} {sha256_file(item)}\n"
+        digest.update(line.encode())
     return digest.hexdigest()
 
 
@@ -252,13 +299,17 @@ class Builder:
             raise MirrorError(f"pip did not produce a wheel for {wheel.requirement}")
         return cached[0]
 
-    def source_path(self, source: Deb | Wheel) -> Path:
+    def source_path(self, source: Deb | Wheel | Standin) -> Path:
+        if isinstance(source, Standin):
+            return STANDINS / source.directory
         return self._deb(source) if isinstance(source, Deb) else self._wheel(source)
 
     # -- building -------------------------------------------------------------
     @staticmethod
     def _unpack(source: Path, dest: Path) -> None:
-        if source.suffix == ".deb":
+        if source.is_dir():
+            shutil.copytree(source, dest, dirs_exist_ok=True)
+        elif source.suffix == ".deb":
             subprocess.run(["dpkg-deb", "-x", str(source), str(dest)], check=True)
         else:
             with zipfile.ZipFile(source) as wheel:
@@ -276,7 +327,7 @@ class Builder:
             return [
                 (f"{member}/{p.relative_to(path).as_posix()}", p)
                 for p in sorted(path.rglob("*"))
-                if p.is_file()
+                if p.is_file() and "__pycache__" not in p.parts
             ]
         return [(member, path)]
 
@@ -284,7 +335,7 @@ class Builder:
         inputs = [self.source_path(s) for s in artifact.sources]
         stamp = {
             "builder": BUILDER_VERSION,
-            "inputs": {p.name: sha256_file(p) for p in inputs},
+            "inputs": {p.name: sha256_source(p) for p in inputs},
             "members": {k: list(v) for k, v in sorted(artifact.members.items())},
             "optional": {k: list(v) for k, v in sorted(artifact.optional_members.items())},
         }
@@ -386,14 +437,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="print the manifest and exit")
     args = parser.parse_args(argv)
     if args.list:
-        for artifact in ARTIFACTS:
+        for artifact in ARTIFACTS + standin_artifacts():
             print(f"{artifact.name}\t{artifact.version}\t{artifact.filename}")
         return 0
     args.mirror_dir.mkdir(parents=True, exist_ok=True)
     args.cache_dir.mkdir(parents=True, exist_ok=True)
     builder = Builder(args.mirror_dir, args.cache_dir)
     try:
-        for artifact in ARTIFACTS:
+        for artifact in ARTIFACTS + standin_artifacts():
             if args.only and artifact.filename not in args.only:
                 continue
             builder.build(artifact)

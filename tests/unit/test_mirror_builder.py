@@ -158,3 +158,35 @@ def test_every_archive_holds_its_runnable_binary(built_mirror: Path) -> None:
         else:
             with tarfile.open(path) as tar:
                 assert tar.getmember(member).mode == 0o755, archive
+
+
+def test_a_standin_directory_is_packed_in_its_upstream_layout_and_rebuilt_when_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    standins = tmp_path / "standins"
+    program = standins / "tool" / "tool_standin.py"
+    program.parent.mkdir(parents=True)
+    program.write_text("#!/usr/bin/env python3\nprint('tool stand-in')\n")
+    program.chmod(0o755)
+    (program.parent / "__pycache__").mkdir()
+    (program.parent / "__pycache__" / "junk.pyc").write_bytes(b"x")
+    (program.parent / "artifact.json").write_text(
+        '{"name": "tool", "version": "1.0", "filename": "tool-1.0.linux-amd64.tar.gz",'
+        ' "top": "tool-1.0", "members": {"bin/tool": [0, "tool_standin.py"]}}'
+    )
+    monkeypatch.setattr(mirror_build, "STANDINS", standins)
+    [artifact] = mirror_build.standin_artifacts(standins)
+    builder = mirror_build.Builder(tmp_path / "mirror", tmp_path / "cache")
+    (tmp_path / "mirror").mkdir()
+    (tmp_path / "cache").mkdir()
+    out = builder.build(artifact)
+    with tarfile.open(out) as tar:
+        members = {m.name: m.mode for m in tar.getmembers() if m.isfile()}
+    assert members == {"tool-1.0/bin/tool": 0o755}
+    first = _sha(out)
+    builder.build(artifact)
+    assert builder.rebuilt == 1, "an unchanged stand-in must not be repacked"
+    program.write_text("#!/usr/bin/env python3\nprint('tool stand-in, edited')\n")
+    builder.build(artifact)
+    assert builder.rebuilt == 2
+    assert _sha(out) != first
