@@ -1,33 +1,70 @@
 #!/usr/bin/env bash
 # Runs `molecule test` for the given scenarios (default: every scenario in
-# molecule/ except shared/), one after another, and prints each one's time.
-# Exits non-zero when any scenario fails; the others still run.
+# molecule/ except shared/) and prints each one's time. Exits non-zero when any
+# scenario fails; the others still run.
+#   FLASKFLEET_MOLECULE_JOBS   scenarios run at the same time (default 2). Each
+#                              scenario has its own containers, network and CAs, and
+#                              spends most of its time waiting on its hosts, so two
+#                              lanes on two cores finish the suite sooner than one.
+# Scenarios start longest first (the order of molecule/durations, then the rest).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck disable=SC1091
 source .venv/bin/activate
 export NO_COLOR=1 PY_COLORS=0 ANSIBLE_FORCE_COLOR=0 ANSIBLE_NOCOLOR=1
+jobs_max=${FLASKFLEET_MOLECULE_JOBS:-2}
+case $jobs_max in '' | *[!0-9]* | 0)
+  echo "molecule: FLASKFLEET_MOLECULE_JOBS must be a positive integer (got '$jobs_max')" >&2
+  exit 2 ;;
+esac
+
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
+  declare -A seen=()
+  # Known long scenarios first, so the lanes finish together.
+  while read -r name _; do
+    [ -f "molecule/$name/molecule.yml" ] && scenarios+=("$name") && seen[$name]=1
+  done < <(grep -v '^#' molecule/durations 2>/dev/null)
   for dir in molecule/*/; do
     name=$(basename "$dir")
-    [ -f "$dir/molecule.yml" ] && scenarios+=("$name")
+    [ -f "$dir/molecule.yml" ] && [ -z "${seen[$name]:-}" ] && scenarios+=("$name")
   done
 fi
-mkdir -p .cache/logs
-failed=()
 for scenario in "${scenarios[@]}"; do
+  if [ ! -f "molecule/$scenario/molecule.yml" ]; then
+    echo "molecule: no scenario '$scenario' (no molecule/$scenario/molecule.yml)" >&2
+    exit 2
+  fi
+done
+
+mkdir -p .cache/logs
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+run_one() {
+  local scenario=$1 start result
   start=$(date +%s)
   if molecule test -s "$scenario" >".cache/logs/molecule-$scenario.log" 2>&1; then
     result=passed
   else
     result=FAILED
-    failed+=("$scenario")
-    tail -n 60 ".cache/logs/molecule-$scenario.log"
+    tail -n 60 ".cache/logs/molecule-$scenario.log" | sed "s/^/[$scenario] /"
   fi
   echo "molecule: $scenario $result in $(( $(date +%s) - start )) s (log: .cache/logs/molecule-$scenario.log)"
+  echo "$scenario $result" >>"$results"
+}
+
+suite_start=$(date +%s)
+for scenario in "${scenarios[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
+    wait -n
+  done
+  run_one "$scenario" &
 done
-if [ ${#failed[@]} -gt 0 ]; then
-  echo "molecule: failed scenarios: ${failed[*]}"
+wait
+failed=$(awk '$2 == "FAILED" { print $1 }' "$results" | sort | tr '\n' ' ')
+echo "molecule: ${#scenarios[@]} scenarios in $(( $(date +%s) - suite_start )) s with $jobs_max lanes"
+if [ -n "$failed" ]; then
+  echo "molecule: failed scenarios: $failed"
   exit 1
 fi
