@@ -14,8 +14,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from role_templates import render as render_template
+from role_templates import role_templar, role_variables
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "consul"
@@ -26,21 +26,8 @@ GOSSIP_KEY = "QGr9/v1x33+0GY8VAEDFzjuTYjICHPwiKNYGhwe2KUs="
 TOKEN = "7e57c0de-0000-4000-8000-000000000001"
 
 
-def _trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trusted(v) for v in value]
-    return value
-
-
 def render(host: str, **overrides) -> str:
-    loader = DataLoader()
-    variables = {}
-    for name in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(_trusted(loader.load_from_file(str(ROLE / name))))
+    variables = role_variables(ROLE)
     hostvars = {h: {"ansible_facts": {"default_ipv4": {"address": a}}} for h, a in HOSTS.items()}
     variables.update(
         groups={"consul_servers": ["srv1", "srv2", "srv3"], "all": list(HOSTS)},
@@ -52,9 +39,9 @@ def render(host: str, **overrides) -> str:
         consul_acl_bootstrap_token=TOKEN,
     )
     variables.update(overrides)
-    templar = Templar(loader=loader, variables=variables)
+    templar = role_templar(ROLE, **variables)
     source = (ROLE / "templates" / "etc" / "consul.d" / "consul.hcl.j2").read_text()
-    return templar.template(trust_as_template(source))
+    return render_template(templar, source)
 
 
 def test_consul_1_8_uses_the_old_keys() -> None:

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from role_templates import render, role_templar, role_variables
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "grafana"
@@ -78,29 +77,15 @@ PROMQL_KEYWORDS = {"by", "without", "on", "ignoring", "group_left", "group_right
                    "unless", "bool", "offset", "inf", "nan"}
 
 
-def _trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trusted(v) for v in value]
-    return value
-
-
 @pytest.fixture(scope="module")
 def provisioned_datasources() -> dict[str, str]:
     """uid -> type of every datasource the provisioning template defines (all URLs set)."""
-    loader = DataLoader()
-    variables: dict = {}
-    for name in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(_trusted(loader.load_from_file(str(ROLE / name))))
+    variables = role_variables(ROLE)
     variables.update(ansible_managed="Ansible managed", inventory_hostname="monitoring1",
                      groups={"monitoring": ["m1"], "logging": ["l1"], "tracing": ["t1"]},
                      grafana_elasticsearch_user="grafana", grafana_elasticsearch_password="x")
     source = (ROLE / "templates/etc/grafana/provisioning/datasources/flaskfleet.yaml.j2")
-    rendered = Templar(loader=loader, variables=variables).template(
-        trust_as_template(source.read_text()))
+    rendered = render(role_templar(ROLE, **variables), source)
     datasources = yaml.safe_load(rendered)["datasources"]
     return {d["uid"]: d["type"] for d in datasources}
 

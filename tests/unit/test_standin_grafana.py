@@ -22,8 +22,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from role_templates import render, role_templar, role_variables
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "grafana"
@@ -31,16 +30,6 @@ STANDIN = REPO / "tests" / "standins" / "grafana" / "grafana_standin.py"
 # Test-only secrets.
 PASSWORD = "unit-test-password"
 SECRET_KEY = "unit-test-secret-key-0123456789"
-
-
-def _trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trusted(v) for v in value]
-    return value
 
 
 def _free_port() -> int:
@@ -54,10 +43,7 @@ def render_tree(tmp: Path, **overrides) -> tuple[Path, Path]:
 
     Returns (grafana.ini, homepath)."""
     etc = tmp / "etc"
-    loader = DataLoader()
-    variables: dict = {}
-    for name in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(_trusted(loader.load_from_file(str(ROLE / name))))
+    variables = role_variables(ROLE)
     variables.update(
         ansible_managed="Ansible managed",
         inventory_hostname="monitoring1",
@@ -75,7 +61,7 @@ def render_tree(tmp: Path, **overrides) -> tuple[Path, Path]:
         __grafana_logs_dir=str(tmp / "log"),
     )
     variables.update(overrides)
-    templar = Templar(loader=loader, variables=variables)
+    templar = role_templar(ROLE, **variables)
     templates = ROLE / "templates" / "etc" / "grafana"
     outputs = {
         "grafana.ini.j2": etc / "grafana.ini",
@@ -86,7 +72,7 @@ def render_tree(tmp: Path, **overrides) -> tuple[Path, Path]:
     }
     for source, dest in outputs.items():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_text(templar.template(trust_as_template((templates / source).read_text())))
+        dest.write_text(render(templar, templates / source))
     (etc / "secrets").mkdir()
     (etc / "secrets" / "admin_password").write_text(PASSWORD)
     (etc / "secrets" / "secret_key").write_text(SECRET_KEY)

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.parsing.dataloader import DataLoader
-from ansible.template import Templar, trust_as_template
+from role_templates import render, role_templar, role_variables
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "jaeger"
@@ -29,22 +28,9 @@ STANDIN = REPO / "tests" / "standins" / "jaeger" / "jaeger_standin.py"
 SEND_TRACE = REPO / "molecule" / "jaeger" / "files" / "send_trace.py"
 
 
-def _trusted(value):
-    if isinstance(value, str):
-        return trust_as_template(value)
-    if isinstance(value, dict):
-        return {k: _trusted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_trusted(v) for v in value]
-    return value
-
-
 def render_files(tmp_path: Path, **overrides) -> Path:
     """Render config.yaml and sampling.json into tmp_path; return the config path."""
-    loader = DataLoader()
-    variables: dict = {}
-    for name in ("defaults/main.yml", "vars/main.yml"):
-        variables.update(_trusted(loader.load_from_file(str(ROLE / name))))
+    variables = role_variables(ROLE)
     variables.update(
         ansible_managed="Ansible managed",
         inventory_hostname="tracing1",
@@ -52,12 +38,12 @@ def render_files(tmp_path: Path, **overrides) -> Path:
         __jaeger_es_password_file=str(tmp_path / "es_password"),
     )
     variables.update(overrides)
-    templar = Templar(loader=loader, variables=variables)
-    sampling = templar.template(trust_as_template("{{ __jaeger_sampling | to_nice_json }}"))
+    templar = role_templar(ROLE, **variables)
+    sampling = render(templar, "{{ __jaeger_sampling | to_nice_json }}")
     (tmp_path / "sampling.json").write_text(sampling)
     source = (ROLE / "templates" / "etc" / "jaeger" / "config.yaml.j2").read_text()
     config = tmp_path / "config.yaml"
-    config.write_text(templar.template(trust_as_template(source)))
+    config.write_text(render(templar, source))
     return config
 
 
