@@ -256,7 +256,7 @@ def test_services_layer_variables_are_where_the_services_role_reads_them() -> No
         )
         assert [s["name"] for s in data["flaskfleet_services"]] == [
             "user-service", "order-service", "api-gateway"]
-        assert [s["port"] for s in data["flaskfleet_services"]] == [8101, 8201, 8301]
+        assert [s["port"] for s in data["flaskfleet_services"]] == [8101, 8201, 8401]
         assert data["app_service_image"] == "flaskfleet/services:1.0.0"
         expected = "registry" if env in ("staging", "production") else "archive"
         assert data["app_service_image_source"] == expected, env
