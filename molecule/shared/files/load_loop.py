@@ -9,7 +9,7 @@ longest request. The scenarios start it in the background, inject a fault
 assert on the summary.
 
     load_loop.py --url URL [--header 'Name: value'] --stop-file PATH --out PATH
-                 [--threads 4] [--max-seconds 300] [--timeout 10]
+                 [--threads 4] [--max-seconds 300] [--timeout 10] [--insecure]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import ssl
 import threading
 import time
 import urllib.error
@@ -32,10 +33,16 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--max-seconds", type=float, default=300)
     parser.add_argument("--timeout", type=float, default=10)
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do not verify the server certificate (a test edge's self-signed one)",
+    )
     args = parser.parse_args()
     if not args.url.startswith(("http://", "https://")):
         parser.error(f"--url must be http(s), got {args.url!r}")
     headers = dict(h.split(": ", 1) for h in args.header)
+    context = ssl._create_unverified_context() if args.insecure else None  # noqa: S323  test edge
     deadline = time.monotonic() + args.max_seconds
     lock = threading.Lock()
     stats = {"requests": 0, "failures": 0, "reasons": [], "max_seconds": 0.0}
@@ -46,7 +53,9 @@ def main() -> int:
             reason = None
             try:
                 request = urllib.request.Request(args.url, headers=headers)  # noqa: S310  checked above
-                with urllib.request.urlopen(request, timeout=args.timeout) as response:  # noqa: S310
+                with urllib.request.urlopen(  # noqa: S310
+                    request, timeout=args.timeout, context=context
+                ) as response:
                     response.read()
                     if not 200 <= response.status < 300:
                         reason = f"HTTP {response.status}"
