@@ -49,6 +49,8 @@ def valid_value(name: str) -> object:
         return [BCRYPT_LINE]
     if name == "vault_app_service_api_keys":
         return [{"name": "tests", "sha256": hashlib.sha256(b"test-key").hexdigest()}]
+    if name.startswith("vault_kibana_"):
+        return os.urandom(24).hex()  # Kibana's encryption keys: 32 characters or more
     return os.urandom(16).hex()
 
 
@@ -126,6 +128,27 @@ def _empty_group(inv: Path, vault: dict) -> None:
     _set_hosts(inv, data)
 
 
+def _drop_grafana_admin_password(inv: Path, vault: dict) -> None:
+    del vault["vault_grafana_admin_password"]
+
+
+def _unmapped_grafana_admin_password(inv: Path, vault: dict) -> None:
+    # The mapping removed from secrets.yml: the role's default (empty) would apply.
+    secrets = inv / "group_vars/all/secrets.yml"
+    text = secrets.read_text()
+    line = 'grafana_admin_password: "{{ vault_grafana_admin_password }}"\n'
+    assert line in text
+    secrets.write_text(text.replace(line, ""))
+
+
+def _drop_elastic_password(inv: Path, vault: dict) -> None:
+    del vault["vault_elasticsearch_elastic_password"]
+
+
+def _short_kibana_key(inv: Path, vault: dict) -> None:
+    vault["vault_kibana_security_encryption_key"] = "0123456789abcdef0123"
+
+
 BROKEN: dict[str, tuple[Callable[[Path, dict], None], list[str]]] = {
     "missing_gossip_key": (_drop_gossip_key, ["consul_gossip_key", "vault_consul_gossip_key"]),
     "bad_uuid": (_bad_uuid, ["consul_acl_bootstrap_token is not a UUID"]),
@@ -137,6 +160,27 @@ BROKEN: dict[str, tuple[Callable[[Path, dict], None], list[str]]] = {
     ),
     "even_servers": (_even_servers, ["group consul_servers has 4 hosts, an even number"]),
     "empty_group": (_empty_group, ["group tracing has no hosts"]),
+    "missing_grafana_admin_password": (
+        _drop_grafana_admin_password,
+        ["grafana_admin_password cannot be resolved", "vault_grafana_admin_password",
+         "monitoring-1.prod.flaskfleet.example.com"],
+    ),
+    "unmapped_grafana_admin_password": (
+        _unmapped_grafana_admin_password,
+        ["grafana_admin_password is not set (vault_grafana_admin_password"],
+    ),
+    "missing_elastic_password": (
+        _drop_elastic_password,
+        # The elastic password of the nodes, and every role that uses it.
+        ["elasticsearch_elastic_password cannot be resolved",
+         "vault_elasticsearch_elastic_password", "kibana_api_password",
+         "grafana_elasticsearch_password", "jaeger_elasticsearch_password",
+         "logging-1.prod.flaskfleet.example.com"],
+    ),
+    "short_kibana_key": (
+        _short_kibana_key,
+        ["kibana_security_encryption_key is shorter than 32 characters"],
+    ),
 }
 
 
@@ -176,6 +220,12 @@ def _output(result: subprocess.CompletedProcess) -> str:
     return re.sub(r"\s+", " ", result.stdout + result.stderr)
 
 
+def test_every_inventory_is_checked() -> None:
+    # Each inventory of inventories/ must pass the preflight and the syntax check below.
+    found = sorted(path.parent.name for path in (REPO / "inventories").glob("*/hosts.yml"))
+    assert found == sorted(ENVIRONMENTS)
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_preflight_passes_on_the_committed_inventory_with_a_valid_vault(runs, env) -> None:
     result = runs[f"valid-{env}"]
@@ -195,7 +245,9 @@ def test_preflight_refuses_the_placeholders_of_the_vault_example(runs) -> None:
     out = _output(result)
     assert result.returncode != 0
     for name in ("consul_gossip_key", "consul_acl_bootstrap_token", "traefik_dashboard_users",
-                 "app_service_api_keys", "app_service_internal_token", "postgresql_databases"):
+                 "app_service_api_keys", "app_service_internal_token", "postgresql_databases",
+                 "elasticsearch_elastic_password", "kibana_security_encryption_key",
+                 "grafana_admin_password", "grafana_secret_key"):
         assert name in out, name
     assert "CHANGE-ME" not in out, "a secret's value must never be printed"
 
@@ -249,6 +301,14 @@ def test_inventory_has_the_seven_groups_and_one_topic_per_group_vars_file(env) -
         assert path.is_dir(), f"{path.name}: group_vars/<group>/<topic>.yml, not a file"
 
 
+def test_sandbox_playbook_generates_every_vault_variable_of_the_sandbox() -> None:
+    plays = yaml.safe_load((REPO / "playbooks/sandbox.yml").read_text())
+    generated = set(plays[0]["vars"]["sandbox_vault"])
+    example = set(yaml.safe_load((REPO / "inventories/sandbox/vault.example.yml").read_text()))
+    assert sorted(example - generated) == []
+    assert sorted(generated - example) == []
+
+
 def test_services_layer_variables_are_where_the_services_role_reads_them() -> None:
     for env in ENVIRONMENTS:
         data = yaml.safe_load(
@@ -262,6 +322,11 @@ def test_services_layer_variables_are_where_the_services_role_reads_them() -> No
         assert data["app_service_image_source"] == expected, env
         assert data["app_service_api_keys"] == "{{ vault_app_service_api_keys }}"
         assert data["app_service_internal_token"] == "{{ vault_app_service_internal_token }}"
+        # Traces go to the first tracing host's OTLP/HTTP receiver.
+        assert data["app_service_otlp_endpoint"] == (
+            "http://{{ groups['tracing'] | first }}:"
+            "{{ hostvars[groups['tracing'] | first]['jaeger_otlp_http_port'] | default(4318) }}"
+        ), env
 
 
 # The filter itself, on plain dictionaries (no Ansible run).
