@@ -1,5 +1,5 @@
 # The two commands of the README (sandbox, test) and the stages they are made of.
-.PHONY: sandbox sandbox-destroy test bootstrap image mirror lint unit apps molecule
+.PHONY: sandbox sandbox-destroy test platform bootstrap image mirror lint unit apps molecule
 
 sandbox:          ## build what is needed, create the sandbox hosts, run site.yml, print what is there
 	tests/harness/sandbox.sh
@@ -9,6 +9,10 @@ sandbox-destroy:  ## remove the sandbox hosts and their network
 
 test:             ## the whole suite: lint, unit tests, services, every Molecule scenario
 	tests/harness/test.sh
+
+platform:         ## the multi-host platform scenario (about 40 min; replaces a running sandbox)
+	tests/harness/test.sh bootstrap image mirror
+	tests/harness/molecule.sh platform
 
 bootstrap:        ## apt packages, Docker engine, .venv
 	tests/harness/test.sh bootstrap
