@@ -83,12 +83,15 @@ def test_gateway_fails_over_when_one_instance_dies(consul, two_user_instances):
     assert client.get("/api/users", headers=AUTH).json["items"][0]["email"] == "a@example.org"
 
 
-def test_cached_answer_serves_while_consul_is_unreachable_then_503(consul, two_user_instances):
+def test_cached_answer_serves_and_stays_ready_while_consul_is_unreachable_then_503(consul, two_user_instances):
     name, servers = two_user_instances
     discovery = ConsulDiscovery(consul.url, ttl=0.2, max_stale=1.0)
     expected = sorted(s.url for s in servers)
     assert discovery.instances(name) == expected
     discovery.address = f"http://127.0.0.1:{free_port()}"  # Consul "goes away"
+    ready, reason = discovery.check()
+    assert ready, reason  # still serving: readiness must not drop every instance at once
+    assert "serving cached instances" in reason
     time.sleep(0.3)
     assert discovery.instances(name) == expected  # stale but within max_stale
     time.sleep(1.0)

@@ -94,15 +94,26 @@ class ConsulDiscovery:
         return found
 
     def check(self) -> tuple[bool, str]:
+        """Ready while Consul answers with a leader, or while answers cached less than
+        max_stale ago can still be served: a Consul election or a restarting agent must
+        not take every instance out of routing at once (routers and Consul itself act
+        on this readiness)."""
         try:
             response = self._session.get(f"{self.address}/v1/status/leader", timeout=self.timeout)
             response.raise_for_status()
             leader = response.json()
         except (requests.RequestException, ValueError) as exc:
-            return False, f"consul unreachable: {exc.__class__.__name__}"
-        if not leader:
-            return False, "consul has no leader"
-        return True, "consul reachable"
+            problem = f"consul unreachable: {exc.__class__.__name__}"
+        else:
+            if leader:
+                return True, "consul reachable"
+            problem = "consul has no leader"
+        now = time.monotonic()
+        with self._lock:
+            serving = any(now - fetched < self.max_stale for fetched, _ in self._cache.values())
+        if serving:
+            return True, f"{problem}; serving cached instances"
+        return False, problem
 
 
 def from_config(config, upstreams: Mapping[str, tuple[str, ...]]):
