@@ -83,7 +83,9 @@ def test_gateway_fails_over_when_one_instance_dies(consul, two_user_instances):
     assert client.get("/api/users", headers=AUTH).json["items"][0]["email"] == "a@example.org"
 
 
-def test_cached_answer_serves_and_stays_ready_while_consul_is_unreachable_then_503(consul, two_user_instances):
+def test_stays_ready_on_cached_answers_while_consul_is_unreachable_then_503(
+    consul, two_user_instances
+):
     name, servers = two_user_instances
     discovery = ConsulDiscovery(consul.url, ttl=0.2, max_stale=1.0)
     expected = sorted(s.url for s in servers)
