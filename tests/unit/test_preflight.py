@@ -145,6 +145,10 @@ def _drop_elastic_password(inv: Path, vault: dict) -> None:
     del vault["vault_elasticsearch_elastic_password"]
 
 
+def _drop_jaeger_writer_password(inv: Path, vault: dict) -> None:
+    del vault["vault_elasticsearch_jaeger_writer_password"]
+
+
 def _short_kibana_key(inv: Path, vault: dict) -> None:
     vault["vault_kibana_security_encryption_key"] = "0123456789abcdef0123"
 
@@ -174,8 +178,13 @@ BROKEN: dict[str, tuple[Callable[[Path, dict], None], list[str]]] = {
         # The elastic password of the nodes, and every role that uses it.
         ["elasticsearch_elastic_password cannot be resolved",
          "vault_elasticsearch_elastic_password", "kibana_api_password",
-         "grafana_elasticsearch_password", "jaeger_elasticsearch_password",
          "logging-1.prod.flaskfleet.example.com"],
+    ),
+    "missing_jaeger_writer_password": (
+        _drop_jaeger_writer_password,
+        # Jaeger's own account (elasticsearch_users), not the superuser's.
+        ["jaeger_elasticsearch_password cannot be resolved",
+         "vault_elasticsearch_jaeger_writer_password"],
     ),
     "short_kibana_key": (
         _short_kibana_key,
