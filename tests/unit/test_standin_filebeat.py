@@ -263,7 +263,14 @@ def test_a_container_log_line_reaches_logstash_over_mutual_tls(tmp_path: Path) -
         assert doc["@timestamp"] == "2026-11-27T09:30:00.500Z"
         assert doc["host"]["name"] == "app-1"
         assert doc["log"]["file"]["path"].endswith("abc123-json.log")
-        stats = wait_for(f"http://127.0.0.1:{http_port}/stats")
+        # The shipper counts a batch as acked when Logstash's ACK frame comes back,
+        # which can be a moment after Logstash has written the events.
+        deadline = time.time() + 10
+        while True:
+            stats = wait_for(f"http://127.0.0.1:{http_port}/stats")
+            if stats["libbeat"]["output"]["events"]["acked"] >= 8 or time.time() > deadline:
+                break
+            time.sleep(0.2)
         assert stats["libbeat"]["output"]["events"]["acked"] == 8
     finally:
         for process in (shipper, logstash):
