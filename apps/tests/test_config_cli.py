@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from flaskfleet_services import api_gateway, cli, order_service, user_service
-from flaskfleet_services.kit.config import ConfigError, static_upstreams
+from flaskfleet_services.kit.config import INTERNAL, ConfigError, load, static_upstreams
 from flaskfleet_services.kit.security import hash_key
 from sqlalchemy import inspect
 
@@ -33,6 +33,8 @@ def test_gateway_refuses_to_start_without_api_keys(monkeypatch):
     (user_service, "FLASKFLEET_ALLOWED_NETWORKS", "10.0.0.0/33"),
     (user_service, "FLASKFLEET_MAX_BODY_BYTES", "-1"),
     (user_service, "FLASKFLEET_LOG_LEVEL", "loud"),
+    (user_service, "FLASKFLEET_INTERNAL_TOKENS_ACCEPTED", "old-token,new token"),
+    (order_service, "FLASKFLEET_INTERNAL_TOKENS_ACCEPTED", "old-\x07token"),
     (order_service, "FLASKFLEET_DB_POOL_SIZE", "0")])
 def test_bad_environment_value_is_refused_naming_the_variable(monkeypatch, tmp_path, factory,
                                                              env, value):
@@ -41,6 +43,37 @@ def test_bad_environment_value_is_refused_naming_the_variable(monkeypatch, tmp_p
     monkeypatch.setenv(env, value)
     with pytest.raises(ConfigError, match=env):
         factory.create_app()
+
+
+@pytest.mark.parametrize(("raw", "tokens"), [
+    ("old-0123", ("old-0123",)),
+    (" old-0123 , ,new-4567,\n", ("old-0123", "new-4567")),
+    ("a:b/c+d=e~!", ("a:b/c+d=e~!",)),
+    (" , ,, ", ()),  # only separators and blanks: no extra token
+    ("", ())])
+def test_accepted_internal_tokens_are_read_from_the_environment(monkeypatch, tmp_path, raw,
+                                                                tokens):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path}/u.db")
+    monkeypatch.setenv("FLASKFLEET_INTERNAL_TOKENS_ACCEPTED", raw)
+    assert user_service.create_app().config["INTERNAL_TOKENS_ACCEPTED"] == tokens
+
+
+@pytest.mark.parametrize("raw", [
+    "old-0123,new 4567",  # whitespace inside a token
+    "old-0123,new\t4567",
+    "old-0123,\x00new4567",  # control characters
+    "old-0123,new4567\x7f",
+    "old-0123,néw-4567",  # non-ASCII: a header carries it differently per client
+    "old-0123,new\u00a04567"])
+def test_malformed_accepted_internal_tokens_are_refused_without_echoing_them(raw):
+    with pytest.raises(ConfigError) as exc:
+        load(INTERNAL, {"FLASKFLEET_INTERNAL_TOKENS_ACCEPTED": raw})
+    message = str(exc.value)
+    assert "FLASKFLEET_INTERNAL_TOKENS_ACCEPTED: entry 2 is not a token" in message
+    assert "printable ASCII without whitespace" in message
+    # The tokens are secrets: the message (logged at start-up) shows none of them.
+    assert "old-0123" not in message
+    assert "4567" not in message
 
 
 def test_environment_configures_the_gateway(monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import string
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -100,6 +101,28 @@ def parse_networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Netw
     return tuple(nets)
 
 
+# A token is what an HTTP header carries unchanged: visible ASCII, so no whitespace, no control
+# and no non-ASCII characters (and no comma: it separates tokens).
+_TOKEN_RE = re.compile(r"[\x21-\x7e]+")
+
+
+def parse_token_list(raw: str) -> tuple[str, ...]:
+    """' old , next,' → ("old", "next"); empty entries are ignored.
+
+    The values are secrets: an error names the entry's position, never its value."""
+    tokens = []
+    for position, item in enumerate(raw.split(","), 1):
+        token = item.strip(string.whitespace)
+        if not token:
+            continue
+        if not _TOKEN_RE.fullmatch(token):
+            raise ValueError(f"entry {position} is not a token: each token must be printable "
+                             "ASCII without whitespace, tokens are separated by commas (the "
+                             "value is a secret and not shown)")
+        tokens.append(token)
+    return tuple(tokens)
+
+
 def parse_log_level(raw: str) -> str:
     return parse_choice("debug", "info", "warning", "error")(raw).upper()
 
@@ -176,11 +199,14 @@ DATABASE = (
             doc="pooled database connections per process"),
 )
 
-# Internal services accept calls only from these networks.
+# Internal services accept calls only from these networks (and with one of these tokens).
 INTERNAL = (
     Setting("ALLOWED_NETWORKS", "FLASKFLEET_ALLOWED_NETWORKS", parse_networks,
             parse_networks(PRIVATE_NETWORKS),
             doc="comma-separated CIDRs allowed to call an internal service"),
+    Setting("INTERNAL_TOKENS_ACCEPTED", "FLASKFLEET_INTERNAL_TOKENS_ACCEPTED", parse_token_list,
+            (), doc="comma-separated tokens accepted in X-Internal-Token besides INTERNAL_TOKEN "
+            "(rotation: the previous or the next token); never sent"),
 )
 
 

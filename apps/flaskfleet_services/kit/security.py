@@ -1,7 +1,9 @@
 """Who may call: API keys at the gateway, the internal network (and token) everywhere else.
 
 API keys are configured as sha256 digests (``FLASKFLEET_API_KEYS=name:hexdigest,...``), never in
-clear; a presented key is hashed and compared to every digest in constant time.
+clear; a presented key is hashed and compared to every digest in constant time. The internal token
+is checked the same way against every accepted token (``FLASKFLEET_INTERNAL_TOKEN`` and, while
+it is rotated, ``FLASKFLEET_INTERNAL_TOKENS_ACCEPTED``); callers send ``FLASKFLEET_INTERNAL_TOKEN``.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ import hashlib
 import hmac
 import ipaddress
 import re
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from flask import Flask, g, request
 
+from .config import parse_token_list
 from .errors import ApiError
 
 INTERNAL_TOKEN_HEADER = "X-Internal-Token"  # noqa: S105  a header name, not a secret
@@ -76,9 +81,28 @@ def require_api_key(app: Flask, prefix: str) -> None:
         g.client_name = name
 
 
+def internal_tokens(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """Every token an internal service accepts: INTERNAL_TOKEN (the one callers send) and
+    INTERNAL_TOKENS_ACCEPTED (more, during a rotation). Empty: no token is required."""
+    accepted = config.get("INTERNAL_TOKENS_ACCEPTED") or ()
+    if isinstance(accepted, str):  # a test config may pass the raw form
+        accepted = parse_token_list(accepted)
+    return tuple(token for token in (config.get("INTERNAL_TOKEN"), *accepted) if token)
+
+
+def match_internal_token(presented: str, tokens: Iterable[str]) -> bool:
+    """Whether ``presented`` is one of ``tokens``; compared in constant time with every token
+    (no early exit on a match, so the time says nothing about which one matched)."""
+    digest = hash_key(presented)
+    matched = False
+    for token in tokens:
+        matched |= hmac.compare_digest(digest, hash_key(token))
+    return matched
+
+
 def restrict_to_internal(app: Flask, api_prefixes: tuple[str, ...]) -> None:
-    """Internal services answer only the internal network, and need the internal token on
-    their API when one is configured."""
+    """Internal services answer only the internal network, and need an internal token on
+    their API when one is configured (INTERNAL_TOKEN or INTERNAL_TOKENS_ACCEPTED)."""
 
     @app.before_request
     def _check_caller():
@@ -88,9 +112,9 @@ def restrict_to_internal(app: Flask, api_prefixes: tuple[str, ...]) -> None:
             addr = None
         if addr is None or not any(addr in net for net in app.config["ALLOWED_NETWORKS"]):
             raise ApiError(403, "forbidden", "internal service: caller not on an allowed network")
-        token = app.config.get("INTERNAL_TOKEN")
-        if token and request.path.startswith(api_prefixes):
+        tokens = internal_tokens(app.config)
+        if tokens and request.path.startswith(api_prefixes):
             presented = request.headers.get(INTERNAL_TOKEN_HEADER, "")
-            if not hmac.compare_digest(hash_key(presented), hash_key(token)):
+            if not match_internal_token(presented, tokens):
                 raise ApiError(403, "forbidden", "internal service: missing or wrong "
                                f"{INTERNAL_TOKEN_HEADER}")

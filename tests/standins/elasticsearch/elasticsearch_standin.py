@@ -43,10 +43,20 @@ HTTP basic authentication enforced (anonymous and wrong passwords get upstream's
   ``GET|PUT|DELETE /_index_template[/<name>]``, ``POST /<index>/_doc``,
   ``PUT|POST /<index>/_doc/<id>``,
   ``POST [/<index>]/_bulk``, ``GET|POST [/<index>]/_search``, ``GET|POST [/<index>]/_count``,
-  ``GET /<index>/_settings``, ``POST /<index>/_refresh``. Response shapes follow
-  https://www.elastic.co/docs/api/doc/elasticsearch/ . Documents live in memory; users,
-  roles, ILM policies and templates persist in ``path.data/_state``. The transport port only
-  accepts TLS connections and closes them (no clustering).
+  ``GET /<target>/_settings``, ``POST /<index>/_refresh``, ``DELETE /<index>[,<index>...]``.
+  Response shapes follow https://www.elastic.co/docs/api/doc/elasticsearch/ . Documents live
+  in memory; users, roles, ILM policies, templates and the index list persist in
+  ``path.data/_state``. The transport port only accepts TLS connections and closes them (no
+  clustering).
+  Index targets (``_settings``, ``DELETE``) are comma-separated names or ``*`` patterns, as
+  upstream resolves them under security: a wildcard expands only to the indices the user may
+  act on (none: ``{}`` for ``_settings``), a concrete name the user may not act on is a 403,
+  a missing concrete name a 404 ``index_not_found_exception``. ``GET _settings`` needs the
+  index privilege ``view_index_metadata``, ``monitor``, ``manage`` or ``all``;
+  ``DELETE /<index>`` needs ``delete_index``, ``manage`` or ``all`` (upstream: "delete_index
+  or manage index privilege") and, while ``action.destructive_requires_name`` is true (the
+  default since 8.0), refuses wildcards and ``_all`` with upstream's 400 "Wildcard
+  expressions or all indices are not allowed". It answers ``{"acknowledged": true}``.
 """
 
 from __future__ import annotations
@@ -179,6 +189,8 @@ INDEX_PRIVILEGES = {
 WRITE_PRIVS = {"create_doc", "create", "index", "write", "all"}
 CREATE_INDEX_PRIVS = {"create_index", "auto_configure", "manage", "all"}
 READ_PRIVS = {"read", "all"}
+VIEW_METADATA_PRIVS = {"view_index_metadata", "monitor", "manage", "all"}
+DELETE_INDEX_PRIVS = {"delete_index", "manage", "all"}
 RESERVED_ROLES = {
     "superuser": {
         "cluster": ["all"],
@@ -698,7 +710,12 @@ def get_setting(settings: dict, dotted: str) -> object:
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, error_type: str, reason: str, headers: dict | None = None
+        self,
+        status: int,
+        error_type: str,
+        reason: str,
+        headers: dict | None = None,
+        extra: dict | None = None,
     ) -> None:
         super().__init__(reason)
         self.status, self.error_type, self.reason, self.headers = (
@@ -707,10 +724,26 @@ class ApiError(Exception):
             reason,
             headers or {},
         )
+        self.extra = extra or {}
 
     def body(self) -> dict:
-        cause = {"type": self.error_type, "reason": self.reason}
+        cause = {"type": self.error_type, "reason": self.reason, **self.extra}
         return {"error": {"root_cause": [cause], **cause}, "status": self.status}
+
+
+def index_not_found(name: str) -> ApiError:
+    """Upstream's 404 for a concrete index name that does not exist."""
+    return ApiError(
+        404,
+        "index_not_found_exception",
+        f"no such index [{name}]",
+        extra={
+            "resource.type": "index_or_alias",
+            "resource.id": name,
+            "index_uuid": "_na_",
+            "index": name,
+        },
+    )
 
 
 def bad_request(reason: str, error_type: str = "illegal_argument_exception") -> ApiError:
@@ -863,6 +896,46 @@ class Node:
                 "_seq_no": len(docs) - 1,
                 "_primary_term": 1,
             }
+
+    def resolve(self, identity: dict, target: str, wanted: set[str], action: str) -> list[str]:
+        """Concrete indices of a comma-separated target, as upstream's security resolver does:
+        wildcards expand to the matching indices the user holds ``wanted`` on; a concrete
+        name must be authorized (403) and exist (404)."""
+        indices = self.state.data["indices"]
+        names: list[str] = []
+        for expression in as_list(target):
+            if expression == "_all" or "*" in expression:
+                pattern = "*" if expression == "_all" else expression
+                matched = sorted(
+                    i
+                    for i in indices
+                    if fnmatch.fnmatchcase(i, pattern)
+                    and self.state.index_allowed(identity, i, wanted)
+                )
+            else:
+                self.require_index(identity, expression, wanted, action)
+                if expression not in indices:
+                    raise index_not_found(expression)
+                matched = [expression]
+            names += [n for n in matched if n not in names]
+        return names
+
+    def delete_indices(self, identity: dict, target: str) -> dict:
+        destructive_requires_name = as_bool(
+            "action.destructive_requires_name",
+            self.settings.get("action.destructive_requires_name"),
+            True,
+        )
+        if destructive_requires_name and any(e == "_all" or "*" in e for e in as_list(target)):
+            raise bad_request("Wildcard expressions or all indices are not allowed")
+        with self.state.lock:
+            names = self.resolve(identity, target, DELETE_INDEX_PRIVS, "indices:admin/delete")
+            for name in names:
+                del self.state.data["indices"][name]
+                self.state.docs.pop(name, None)
+                log(f"[{name}] deleting index", True, self.logfile)
+            self.state.save()
+        return {"acknowledged": True}
 
     def search(self, identity: dict, target: str, body: dict, count_only: bool) -> dict:
         patterns = as_list(target or "*")
@@ -1232,17 +1305,14 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 2 and parts[1] == "_refresh" and method == "POST":
             return 200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}
         if len(parts) == 2 and parts[1] == "_settings" and method == "GET":
-            names = [i for i in state.data["indices"] if fnmatch.fnmatchcase(i, parts[0])]
-            if not names:
-                raise ApiError(404, "index_not_found_exception", f"no such index [{parts[0]}]")
-            for name in names:
-                node.require_index(
-                    who,
-                    name,
-                    {"view_index_metadata", "manage", "all", "monitor"},
-                    "indices:monitor/settings/get",
-                )
+            names = node.resolve(who, parts[0], VIEW_METADATA_PRIVS, "indices:monitor/settings/get")
             return 200, {n: {"settings": state.data["indices"][n]["settings"]} for n in names}
+        if (
+            len(parts) == 1
+            and (not parts[0].startswith("_") or parts[0] == "_all")
+            and method == "DELETE"
+        ):
+            return 200, node.delete_indices(who, parts[0])
         raise bad_request(
             f"no handler found for uri [{path}] and method [{method}] (stand-in subset)"
         )
