@@ -3,9 +3,11 @@
 Renders the role's grafana.ini, datasource and dashboard provisioning templates with Ansible's
 templar and the role's defaults and vars (paths moved under a temporary directory), runs the
 stand-in (tests/standins/grafana/grafana_standin.py) on them and checks that it serves the
-provisioned datasources and dashboards behind basic auth, and that it refuses an unknown
-grafana.ini key or section, an unknown provisioning key, a dashboard file that is not a
-dashboard, and an unknown flag.
+provisioned datasources and dashboards behind basic auth, that the Jaeger datasource reaches the
+Jaeger stand-in's query API over mutual TLS with the role's settings (platform CA and client
+certificate read through $__file{}), while a Jaeger datasource without a client certificate is
+refused, and that it refuses an unknown grafana.ini key or section, an unknown provisioning
+key, a dashboard file that is not a dashboard, and an unknown flag.
 """
 
 from __future__ import annotations
@@ -22,7 +24,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from local_tls import write_ca_pki
 from role_templates import render, role_templar, role_variables
+from test_standin_jaeger import _start as start_jaeger
+from test_standin_jaeger import _stop as stop_jaeger
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = REPO / "roles" / "grafana"
@@ -59,6 +64,7 @@ def render_tree(tmp: Path, **overrides) -> tuple[Path, Path]:
         __grafana_dashboards_dir=str(etc / "dashboards"),
         __grafana_data_dir=str(tmp / "data"),
         __grafana_logs_dir=str(tmp / "log"),
+        __grafana_tls_dir=str(etc / "tls"),
     )
     variables.update(overrides)
     templar = role_templar(ROLE, **variables)
@@ -77,6 +83,9 @@ def render_tree(tmp: Path, **overrides) -> tuple[Path, Path]:
     (etc / "secrets" / "admin_password").write_text(PASSWORD)
     (etc / "secrets" / "secret_key").write_text(SECRET_KEY)
     shutil.copytree(ROLE / "files" / "dashboards", etc / "dashboards")
+    # What roles/_pki puts there: the CA and Grafana's client certificate for Jaeger.
+    if not (etc / "tls").exists():
+        write_ca_pki(etc / "tls", ["jaeger-client"])
     home = tmp / "home"
     (home / "conf").mkdir(parents=True)
     shutil.copy(STANDIN.parent / "defaults.ini", home / "conf" / "defaults.ini")
@@ -135,8 +144,13 @@ def test_the_role_files_are_served_behind_basic_auth(tmp_path: Path) -> None:
         assert {d["uid"]: d["url"] for d in datasources} == {
             "prometheus": "http://monitoring1:9090",
             "elasticsearch": "https://logging1:9200",
-            "jaeger": "http://tracing1:16686",
+            "jaeger": "https://tracing1:16686",
         }
+        jaeger = next(d for d in datasources if d["uid"] == "jaeger")
+        assert jaeger["jsonData"]["tlsAuth"] is True
+        assert jaeger["jsonData"]["tlsAuthWithCACert"] is True
+        assert jaeger["secureJsonFields"] == {"tlsCACert": True, "tlsClientCert": True,
+                                              "tlsClientKey": True}
         es = next(d for d in datasources if d["uid"] == "elasticsearch")
         assert es["basicAuthUser"] == "grafana"
         assert es["jsonData"]["dataLinks"][0]["url"] == "${__value.raw}"
@@ -148,6 +162,43 @@ def test_the_role_files_are_served_behind_basic_auth(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=10)
     assert "STAND-IN" in output
     assert PASSWORD not in ini.read_text()
+    datasources_file = tmp_path / "etc" / "provisioning" / "datasources" / "flaskfleet.yaml"
+    provisioned = datasources_file.read_text()
+    assert "PRIVATE KEY" not in provisioned
+    assert f"$__file{{{tmp_path}/etc/tls/jaeger-client-key.pem}}" in provisioned
+
+
+def test_the_jaeger_datasource_reaches_jaeger_over_mutual_tls(tmp_path: Path) -> None:
+    pki = tmp_path / "etc" / "tls"
+    write_ca_pki(pki, ["jaeger", "jaeger-client"])
+    (tmp_path / "jaeger").mkdir()
+    jaeger, ports = start_jaeger(tmp_path / "jaeger", __jaeger_tls_dir=str(pki))
+    url = f"https://127.0.0.1:{ports['query']}"
+    # The same Jaeger, the same CA, but no client certificate.
+    no_cert = [{"name": "Jaeger without a client certificate", "type": "jaeger",
+                "uid": "jaeger-no-cert", "access": "proxy", "url": url,
+                "jsonData": {"tlsAuthWithCACert": True},
+                "secureJsonData": {"tlsCACert": f"$__file{{{pki}/ca.pem}}"}}]
+    ini, home = render_tree(tmp_path, grafana_jaeger_url=url, grafana_datasources_extra=no_cert)
+    api = f"http://127.0.0.1:{port_of(ini)}/api"
+    process = start(ini, home)
+    try:
+        for _ in range(50):
+            try:
+                get(f"{api}/health")
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the stand-in did not answer /api/health")
+        status, health = get(f"{api}/datasources/uid/jaeger/health", "admin", PASSWORD)
+        assert (status, health["status"]) == (200, "OK"), health
+        status, health = get(f"{api}/datasources/uid/jaeger-no-cert/health", "admin", PASSWORD)
+        assert (status, health["status"]) == (400, "ERROR"), health
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+        stop_jaeger(jaeger)
 
 
 @pytest.mark.parametrize(

@@ -30,6 +30,15 @@ HTTP API (on [server] http_addr:http_port, default 3000), shapes as upstream
   GET /api/datasources, /api/datasources/uid/<uid>, /api/search, /api/dashboards/uid/<uid>,
       /api/user                            basic auth with [security] admin_user and
                                            admin_password; otherwise 401
+  GET /api/datasources/uid/<uid>/health    (basic auth) for a jaeger datasource only: what
+                                           Grafana's Jaeger backend does (pkg/tsdb/jaeger,
+                                           CheckHealth): GET <url>/api/services with the
+                                           datasource's HTTP client settings (jsonData
+                                           tlsSkipVerify, tlsAuthWithCACert, tlsAuth (not
+                                           serverName);
+                                           secureJsonData tlsCACert, tlsClientCert, tlsClientKey:
+                                           PEM, e.g. through $__file{}); 200 {"status": "OK"} or
+                                           400 {"status": "ERROR", "message"}
 """
 
 from __future__ import annotations
@@ -39,7 +48,10 @@ import configparser
 import json
 import os
 import re
+import ssl
 import sys
+import tempfile
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -290,6 +302,13 @@ class Handler(BaseHTTPRequestHandler):
                              "orgId": 1})
         elif path == "/api/datasources":
             self.reply(200, [public_datasource(d) for d in state["datasources"]])
+        elif path.startswith("/api/datasources/uid/") and path.endswith("/health"):
+            uid = path.split("/")[4]
+            found = [d for d in state["datasources"] if d.get("uid") == uid]
+            if not found:
+                self.reply(404, {"message": "Data source not found"})
+            else:
+                self.reply(*datasource_health(found[0]))
         elif path.startswith("/api/datasources/uid/"):
             uid = path.rsplit("/", 1)[1]
             found = [d for d in state["datasources"] if d.get("uid") == uid]
@@ -312,6 +331,47 @@ class Handler(BaseHTTPRequestHandler):
                 self.reply(404, {"message": "Dashboard not found"})
         else:
             self.reply(404, {"message": "Not found (stand-in)"})
+
+
+def client_tls(item: dict, directory: Path) -> ssl.SSLContext:
+    """The datasource's TLS client settings, as Grafana's HTTP client options read them."""
+    json_data = item.get("jsonData") or {}
+    secure = item.get("secureJsonData") or {}
+    if json_data.get("tlsSkipVerify"):
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    elif json_data.get("tlsAuthWithCACert"):
+        if not secure.get("tlsCACert"):
+            raise ValueError("tlsAuthWithCACert is set but secureJsonData.tlsCACert is empty")
+        context = ssl.create_default_context(cadata=secure["tlsCACert"])
+    else:
+        context = ssl.create_default_context()
+    if json_data.get("tlsAuth"):
+        cert, key = directory / "cert.pem", directory / "key.pem"
+        cert.write_text((secure.get("tlsClientCert") or "") + "\n")
+        key.write_text((secure.get("tlsClientKey") or "") + "\n")
+        context.load_cert_chain(str(cert), str(key))
+    return context
+
+
+def datasource_health(item: dict) -> tuple[int, dict]:
+    if item["type"] != "jaeger":
+        return 501, {"message": "the stand-in checks the health of jaeger datasources only"}
+    url = (item.get("url") or "").rstrip("/") + "/api/services"
+    try:
+        if (item.get("jsonData") or {}).get("serverName"):
+            raise ValueError("the stand-in does not implement jsonData.serverName")
+        with tempfile.TemporaryDirectory() as directory:
+            context = client_tls(item, Path(directory)) if url.startswith("https://") \
+                else None
+            with urllib.request.urlopen(url, timeout=5, context=context) as response:
+                services = json.load(response)["data"]
+        log(f"datasource {item['name']}: health check passed ({len(services or [])} services)")
+    except (OSError, ValueError, KeyError, ssl.SSLError) as error:
+        log(f"datasource {item['name']}: health check failed: {error}")
+        return 400, {"status": "ERROR", "message": str(error)}
+    return 200, {"status": "OK", "message": "Data source is working"}
 
 
 def public_datasource(item: dict) -> dict:

@@ -21,7 +21,9 @@ from these upstream pages and files:
   cmd/jaeger/internal/extension/jaegerquery/internal/flags.go (QueryOptions),
   cmd/jaeger/internal/extension/remotesampling/config.schema.yaml,
   internal/storage/elasticsearch/config/config.go (Configuration),
-  opentelemetry-collector-contrib extension/healthcheckv2extension (README).
+  opentelemetry-collector-contrib extension/healthcheckv2extension (README),
+  opentelemetry-collector config/configtls (README: server ``tls`` with ``cert_file``,
+  ``key_file``, ``client_ca_file``).
 As upstream, every component a pipeline or ``service.extensions`` names must be defined, and the
 storage names used by jaeger_query and jaeger_storage_exporter must be jaeger_storage backends.
 
@@ -32,6 +34,12 @@ Served (upstream ports by default, or the endpoints the configuration sets):
               /api/traces/<traceID> (Jaeger UI JSON: data[].spans[], processes)         :16686
   health      GET /status (healthcheckv2, use_v2) and GET / (legacy shape)             :13133
   sampling    GET /api/sampling?service=.. from the remote_sampling file strategies      :5778
+An HTTP server whose ``tls`` block names ``cert_file`` and ``key_file`` serves HTTPS (TLS 1.2
+or later, configtls' default) with them; with ``client_ca_file`` it requires and verifies a client
+certificate signed by that CA, as configtls' RequireAndVerifyClientCert: a handshake without one,
+or with one of another CA, is refused before any HTTP. The files are read at start (a missing
+or unreadable file stops it, as upstream); ``validate`` does not read them. The query
+extension's gRPC server is not started (its settings are only checked).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ from __future__ import annotations
 import gzip
 import json
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -63,10 +72,10 @@ class Names:
         self.schema = schema
 
 
-HTTP_SERVER = {"endpoint": ANY, "tls": {"cert_file": ANY, "key_file": ANY, "ca_file": ANY},
+SERVER_TLS = {"cert_file": ANY, "key_file": ANY, "ca_file": ANY, "client_ca_file": ANY}
+HTTP_SERVER = {"endpoint": ANY, "tls": SERVER_TLS,
                "cors": {"allowed_origins": ANY, "allowed_headers": ANY}}
-GRPC_SERVER = {"endpoint": ANY, "transport": ANY,
-               "tls": {"cert_file": ANY, "key_file": ANY, "ca_file": ANY}}
+GRPC_SERVER = {"endpoint": ANY, "transport": ANY, "tls": SERVER_TLS}
 CLIENT_TLS = {"ca_file": ANY, "cert_file": ANY, "key_file": ANY, "insecure": ANY,
               "insecure_skip_verify": ANY, "server_name_override": ANY}
 INDEX_OPTIONS = {"shards": ANY, "replicas": ANY, "priority": ANY, "date_layout": ANY,
@@ -519,13 +528,60 @@ class Sampling(App):
         req.send_json(200, body)
 
 
-def serve(name: str, endpoint: str | None, default_port: int, app: App) -> None:
-    host, port = split_endpoint(endpoint, default_port)
-    server = ThreadingHTTPServer((host, port), Handler)
+class TlsHTTPServer(ThreadingHTTPServer):
+    """HTTPS: the TLS handshake runs in the connection's own thread, so a client that never
+    finishes one cannot stall the others."""
+
+    def __init__(self, address, handler, context: ssl.SSLContext) -> None:
+        super().__init__(address, handler)
+        self.context = context
+
+    def finish_request(self, request, client_address) -> None:
+        request.settimeout(10)
+        try:
+            tls = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError) as error:
+            log(f"TLS handshake error from {client_address[0]}: {error}")
+            return
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            tls.close()
+
+
+def server_tls(name: str, tls: dict | None) -> ssl.SSLContext | None:
+    """configtls.ServerConfig: the certificate and key; client_ca_file requires client certs."""
+    if not tls:
+        return None
+    if not tls.get("cert_file") or not tls.get("key_file"):
+        raise ConfigError(f"{name}: tls needs cert_file and key_file for a server")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(tls["cert_file"], tls["key_file"])
+        if tls.get("client_ca_file"):
+            context.load_verify_locations(cafile=tls["client_ca_file"])
+            context.verify_mode = ssl.CERT_REQUIRED
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"{name}: failed to load TLS config: {error}") from error
+    return context
+
+
+def serve(name: str, settings: dict | None, default_port: int, app: App) -> None:
+    settings = settings or {}
+    host, port = split_endpoint(settings.get("endpoint"), default_port)
+    context = server_tls(name, settings.get("tls"))
+    if context is None:
+        server = ThreadingHTTPServer((host, port), Handler)
+    else:
+        server = TlsHTTPServer((host, port), Handler, context)
     server.daemon_threads = True
     server.app = app
     threading.Thread(target=server.serve_forever, name=name, daemon=True).start()
-    log(f"{name} listening on {host}:{port}")
+    client_auth = context is not None and context.verify_mode == ssl.CERT_REQUIRED
+    scheme = "https" if context else "http"
+    log(f"{name} listening on {host}:{port} ({scheme}"
+        f"{', client certificate required' if client_auth else ''})")
 
 
 def bind_only(name: str, endpoint: str | None, default_port: int) -> None:
@@ -562,24 +618,24 @@ def run(config: dict) -> None:
     store = Store(max_traces)
     protocols = (((config.get("receivers") or {}).get("otlp") or {}).get("protocols") or {})
     if "http" in protocols:
-        serve("otlp-http", (protocols["http"] or {}).get("endpoint"), 4318, OtlpHttp(store))
+        serve("otlp-http", protocols["http"], 4318, OtlpHttp(store))
     if "grpc" in protocols:
         bind_only("otlp-grpc", (protocols["grpc"] or {}).get("endpoint"), 4317)
     if "jaeger_query" in enabled:
         query = extensions["jaeger_query"] or {}
-        serve("query-http", (query.get("http") or {}).get("endpoint"), 16686,
+        serve("query-http", query.get("http"), 16686,
               Query(store, query.get("base_path") or "/"))
     if "healthcheckv2" in enabled:
         health = extensions["healthcheckv2"] or {}
         http = health.get("http") or {}
         status_path = (http.get("status") or {}).get("path") or "/status"
-        serve("healthcheckv2", http.get("endpoint"), 13133, Health(time.time(), status_path))
+        serve("healthcheckv2", http, 13133, Health(time.time(), status_path))
     if "remote_sampling" in enabled:
         sampling = extensions["remote_sampling"] or {}
         file_cfg = sampling.get("file") or {}
         strategies = json.loads(Path(file_cfg["path"]).read_text()) if file_cfg.get("path") \
             else {}
-        serve("remote-sampling", (sampling.get("http") or {}).get("endpoint"), 5778,
+        serve("remote-sampling", sampling.get("http"), 5778,
               Sampling(strategies, float(file_cfg.get("default_sampling_probability") or 1.0)))
     log("Everything is ready. Begin running and processing data.")
     threading.Event().wait()
