@@ -332,9 +332,17 @@ def test_services_layer_variables_are_where_the_services_role_reads_them() -> No
         assert [s["name"] for s in data["flaskfleet_services"]] == [
             "user-service", "order-service", "api-gateway"]
         assert [s["port"] for s in data["flaskfleet_services"]] == [8101, 8201, 8401]
-        assert data["app_service_image"] == "flaskfleet/services:1.0.0"
         expected = "registry" if env in ("staging", "production") else "archive"
         assert data["app_service_image_source"] == expected, env
+        # A registry serves released tags; an image built from the checkout is tagged
+        # with apps/' content digest, so a changed apps/ is never hidden behind a tag
+        # the controller or a host already holds.
+        if expected == "registry":
+            assert data["app_service_image"] == "flaskfleet/services:1.0.0"
+        else:
+            assert data["app_service_image"] == (
+                "flaskfleet/services:1.0.0-src.{{ flaskfleet_apps_digest }}")
+            assert "sha256sum" in data["flaskfleet_apps_digest"]
         assert data["app_service_api_keys"] == "{{ vault_app_service_api_keys }}"
         assert data["app_service_internal_token"] == "{{ vault_app_service_internal_token }}"
         # Traces go to the first tracing host's OTLP/HTTP receiver.
