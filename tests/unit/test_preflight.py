@@ -289,7 +289,11 @@ def test_site_yml_passes_the_syntax_check(runs, env) -> None:
 
 
 # Vault variables that are empty except during an operation (a secret's rotation).
-OPTIONAL_VAULT_VARIABLES = {"vault_app_service_internal_token_previous"}
+OPTIONAL_VAULT_VARIABLES = {"vault_app_service_internal_token_previous",
+                            "vault_consul_traefik_token_previous",
+                            "vault_consul_prometheus_token_previous",
+                            "vault_consul_app_service_token_previous",
+                            "vault_consul_app_discovery_token_previous"}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
