@@ -48,6 +48,7 @@ def test_consul_1_8_uses_the_old_keys() -> None:
     server = render("srv1", consul_version="1.8.7")
     assert "bootstrap_expect = 3" in server
     assert 'retry_join     = ["10.0.0.1", "10.0.0.2", "10.0.0.3"]' in server
+    assert 'retry_interval = "5s"' in server
     assert f'master = "{TOKEN}"' in server
     assert "initial_management" not in server
     assert "verify_incoming_rpc    = true" in server
