@@ -293,7 +293,9 @@ OPTIONAL_VAULT_VARIABLES = {"vault_app_service_internal_token_previous",
                             "vault_consul_traefik_token_previous",
                             "vault_consul_prometheus_token_previous",
                             "vault_consul_app_service_token_previous",
-                            "vault_consul_app_discovery_token_previous"}
+                            "vault_consul_app_discovery_token_previous",
+                            "vault_postgresql_user_service_password_previous",
+                            "vault_postgresql_order_service_password_previous"}
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
