@@ -3,10 +3,10 @@
 
 Sends requests to one URL back to back, from a few threads, until a stop file
 appears or a deadline passes, and writes a JSON summary: total requests, failures
-(any non-2xx answer or connection error) with their first few reasons, and the
-longest request. The scenarios start it in the background, inject a fault
-(rolling deploy, killed instance, stopped Consul server), touch the stop file and
-assert on the summary.
+(any non-2xx answer or connection error) with their first few reasons, the time
+from the first failure to the last, and the longest request. The scenarios start
+it in the background, inject a fault (rolling deploy, killed instance, stopped
+Consul server), touch the stop file and assert on the summary.
 
     load_loop.py --url URL [--header 'Name: value'] --stop-file PATH --out PATH
                  [--threads 4] [--max-seconds 300] [--timeout 10] [--insecure]
@@ -46,6 +46,7 @@ def main() -> int:
     deadline = time.monotonic() + args.max_seconds
     lock = threading.Lock()
     stats = {"requests": 0, "failures": 0, "reasons": [], "max_seconds": 0.0}
+    failed_at: list[float] = []  # monotonic time of the first and the last failure
 
     def worker() -> None:
         while time.monotonic() < deadline and not os.path.exists(args.stop_file):
@@ -69,6 +70,8 @@ def main() -> int:
                 stats["max_seconds"] = max(stats["max_seconds"], round(elapsed, 3))
                 if reason:
                     stats["failures"] += 1
+                    now = time.monotonic()
+                    failed_at[:] = [failed_at[0] if failed_at else now, now]
                     if len(stats["reasons"]) < 10:
                         stats["reasons"].append(f"{time.strftime('%H:%M:%S')} {reason}")
 
@@ -78,6 +81,8 @@ def main() -> int:
     for thread in threads:
         thread.join()
     stats["stopped_by"] = "stop file" if os.path.exists(args.stop_file) else "deadline"
+    # How long requests kept failing: from the first failure to the last one.
+    stats["failure_window_seconds"] = round(failed_at[-1] - failed_at[0], 3) if failed_at else 0.0
     with open(args.out, "w", encoding="utf-8") as out:
         json.dump(stats, out)
     return 0
