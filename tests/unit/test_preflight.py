@@ -153,6 +153,15 @@ def _short_kibana_key(inv: Path, vault: dict) -> None:
     vault["vault_kibana_security_encryption_key"] = "0123456789abcdef0123"
 
 
+def _previous_password_unchanged(inv: Path, vault: dict) -> None:
+    vault["vault_postgresql_order_service_password_previous"] = (
+        vault["vault_postgresql_order_service_password"])
+
+
+def _previous_token_unchanged(inv: Path, vault: dict) -> None:
+    vault["vault_consul_traefik_token_previous"] = vault["vault_consul_traefik_token"]
+
+
 BROKEN: dict[str, tuple[Callable[[Path, dict], None], list[str]]] = {
     "missing_gossip_key": (_drop_gossip_key, ["consul_gossip_key", "vault_consul_gossip_key"]),
     "bad_uuid": (_bad_uuid, ["consul_acl_bootstrap_token is not a UUID"]),
@@ -185,6 +194,14 @@ BROKEN: dict[str, tuple[Callable[[Path, dict], None], list[str]]] = {
         # Jaeger's own account (elasticsearch_users), not the superuser's.
         ["jaeger_elasticsearch_password cannot be resolved",
          "vault_elasticsearch_jaeger_writer_password"],
+    ),
+    "previous_password_unchanged": (
+        _previous_password_unchanged,
+        ["(orders): password_previous equals password"],
+    ),
+    "previous_token_unchanged": (
+        _previous_token_unchanged,
+        ["(traefik): secret_id_previous equals secret_id"],
     ),
     "short_kibana_key": (
         _short_kibana_key,

@@ -152,6 +152,14 @@ def _check_databases(value: object, min_length: int) -> str | None:
         problem = _check_password(password, min_length)
         if problem:
             return f"[{index}] ({name}): password {problem}"
+        previous = item.get("password_previous", "") if isinstance(item, Mapping) else ""
+        if previous not in ("", None):
+            problem = _check_password(previous, min_length)
+            if problem:
+                return f"[{index}] ({name}): password_previous {problem}"
+            if str(previous) == str(password):
+                return (f"[{index}] ({name}): password_previous equals password "
+                        "(the new password goes in password, the one in use in password_previous)")
     return None
 
 
@@ -163,6 +171,13 @@ def _check_token_list(value: object, _: int) -> str | None:
         secret = item.get("secret_id", _MISSING) if isinstance(item, Mapping) else None
         if secret is not _MISSING and (not isinstance(secret, str) or not _UUID_RE.match(secret)):
             return f"[{index}] ({name}): secret_id is not a UUID (`uuidgen` makes one)"
+        previous = item.get("secret_id_previous", "") if isinstance(item, Mapping) else ""
+        if previous not in ("", None):
+            if not isinstance(previous, str) or not _UUID_RE.match(previous):
+                return f"[{index}] ({name}): secret_id_previous is not a UUID"
+            if previous == secret:
+                return (f"[{index}] ({name}): secret_id_previous equals secret_id "
+                        "(the new secret goes in secret_id, the one in use in secret_id_previous)")
     return None
 
 
