@@ -4,7 +4,8 @@
 is evaluated by Ansible itself (``ansible -m debug``, nothing is connected to), from
 the inventory in the checkout and from a copy of it, as Molecule's platform scenario
 uses it. A copy without FLASKFLEET_APPS_DIR once hashed an empty archive: every
-build got the same tag and a changed apps/ was never rolled out.
+build got the same tag and a changed apps/ was never rolled out. The digest is the
+flaskfleet.platform.source_digest lookup, also tested here on its own.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible.errors import AnsibleLookupError
+from source_module import load_source
 
 REPO = Path(__file__).resolve().parents[2]
+PLUGIN = REPO / "collections/ansible_collections/flaskfleet/platform/plugins/lookup"
+lookup = load_source("source_digest", PLUGIN / "source_digest.py")
 ANSIBLE = Path(sys.executable).with_name("ansible")
 EMPTY_ARCHIVE_DIGEST = "e3b0c44298fc"  # sha256 of no bytes at all
 
@@ -79,3 +84,46 @@ def test_an_edit_to_the_service_code_changes_the_digest(tmp_path: Path) -> None:
     with (apps / "flaskfleet_services" / "__init__.py").open("a") as handle:
         handle.write("# changed\n")
     assert digest_of(digest(inventory, apps)) != before
+
+
+def make_tree(root: Path) -> Path:
+    (root / "pkg").mkdir(parents=True)
+    (root / "Dockerfile").write_text("FROM base\n")
+    (root / "pkg" / "app.py").write_text("print('hi')\n")
+    return root
+
+
+def test_the_lookup_ignores_timestamps_and_byte_code_caches(tmp_path: Path) -> None:
+    tree = make_tree(tmp_path / "a")
+    before = lookup.source_digest(tree, ["Dockerfile", "pkg"])
+    os.utime(tree / "pkg" / "app.py", (0, 0))
+    (tree / "pkg" / "__pycache__").mkdir()
+    (tree / "pkg" / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0")
+    (tree / "pkg" / "stale.pyc").write_bytes(b"\0")
+    assert lookup.source_digest(tree, ["Dockerfile", "pkg"]) == before
+    assert lookup.source_digest(make_tree(tmp_path / "b"), ["pkg", "Dockerfile"]) == before
+
+
+def test_the_lookup_changes_with_content_names_new_files_and_the_executable_bit(
+        tmp_path: Path) -> None:
+    tree = make_tree(tmp_path)
+    seen = {lookup.source_digest(tree, ["Dockerfile", "pkg"])}
+    (tree / "pkg" / "app.py").write_text("print('hello')\n")
+    seen.add(lookup.source_digest(tree, ["Dockerfile", "pkg"]))
+    (tree / "pkg" / "app.py").rename(tree / "pkg" / "main.py")
+    seen.add(lookup.source_digest(tree, ["Dockerfile", "pkg"]))
+    (tree / "pkg" / "extra.py").write_text("")
+    seen.add(lookup.source_digest(tree, ["Dockerfile", "pkg"]))
+    (tree / "pkg" / "extra.py").chmod(0o755)
+    seen.add(lookup.source_digest(tree, ["Dockerfile", "pkg"]))
+    assert len(seen) == 5
+
+
+def test_the_lookup_refuses_a_missing_directory_or_listed_path(tmp_path: Path) -> None:
+    with pytest.raises(AnsibleLookupError, match="not a directory"):
+        lookup.source_digest(tmp_path / "nowhere", ["Dockerfile"])
+    tree = make_tree(tmp_path / "tree")
+    with pytest.raises(AnsibleLookupError, match=r"requirements\.txt is missing"):
+        lookup.source_digest(tree, ["Dockerfile", "requirements.txt"])
+    with pytest.raises(AnsibleLookupError, match="names no file"):
+        lookup.source_digest(tree, [])

@@ -102,9 +102,62 @@ def test_a_file_where_a_link_belongs_fails_and_is_kept(tmp_path):
         ({"path": "relative/dir"}, "is not an absolute path"),
         ({"path": "/tmp/x", "state": "link"}, "src"),
         ({"path": "/tmp/x", "state": "socket"}, "state"),
+        ({"path": "/tmp/x", "state": "file"}, "content"),
     ],
 )
 def test_bad_entries_fail_with_a_clear_message(entry, message):
     result = run_paths([entry])
     assert result.get("failed") is True
     assert message in result["msg"]
+
+
+SECRET = "-----BEGIN PRIVATE KEY-----\nnot-a-real-key\n-----END PRIVATE KEY-----\n"
+
+
+def certificate_files(root, key=SECRET):
+    return [
+        {"path": f"{root}/tls", "mode": "0750"},
+        {"path": f"{root}/tls/host.pem", "state": "file", "content": "CERT\n", "mode": "0644"},
+        {"path": f"{root}/tls/host-key.pem", "state": "file", "content": key, "mode": "0640"},
+    ]
+
+
+def test_writes_files_exactly_then_reports_no_change(tmp_path):
+    first = run_paths(certificate_files(tmp_path))
+    assert first["changed"] is True
+    assert (tmp_path / "tls/host-key.pem").read_text() == SECRET
+    assert (tmp_path / "tls/host.pem").read_text() == "CERT\n"
+    assert stat.S_IMODE((tmp_path / "tls/host-key.pem").stat().st_mode) == 0o640
+    assert stat.S_IMODE((tmp_path / "tls/host.pem").stat().st_mode) == 0o644
+    second = run_paths(certificate_files(tmp_path))
+    assert second["changed"] is False, second
+
+
+def test_a_changed_content_is_rewritten_and_the_diff_shows_digests_never_the_content(tmp_path):
+    run_paths(certificate_files(tmp_path))
+    (tmp_path / "tls/host.pem").chmod(0o600)
+    new_key = SECRET.replace("not-a-real-key", "another-fake-key")
+    result = run_paths(certificate_files(tmp_path, new_key), "--diff")
+    assert sorted(result["changed_paths"]) == [f"{tmp_path}/tls/host-key.pem",
+                                               f"{tmp_path}/tls/host.pem"]
+    assert (tmp_path / "tls/host-key.pem").read_text() == new_key
+    assert stat.S_IMODE((tmp_path / "tls/host.pem").stat().st_mode) == 0o644
+    assert "another-fake-key" not in json.dumps(result)
+    key_diff = next(d for d in result["diff"] if d["after"]["path"].endswith("key.pem"))
+    assert key_diff["before"]["sha256"] != key_diff["after"]["sha256"]
+    assert not list((tmp_path / "tls").glob(".flaskfleet-*")), "a temporary file was left"
+
+
+def test_check_mode_reports_a_file_change_and_writes_nothing(tmp_path):
+    run_paths(certificate_files(tmp_path))
+    result = run_paths(certificate_files(tmp_path, "changed\n"), "--check", "--diff")
+    assert result["changed_paths"] == [f"{tmp_path}/tls/host-key.pem"]
+    assert (tmp_path / "tls/host-key.pem").read_text() == SECRET
+
+
+def test_a_directory_where_a_file_belongs_fails_and_is_kept(tmp_path):
+    (tmp_path / "tls/host.pem").mkdir(parents=True)
+    result = run_paths(certificate_files(tmp_path))
+    assert result.get("failed") is True
+    assert "is a directory, not a file" in result["msg"]
+    assert (tmp_path / "tls/host.pem").is_dir()

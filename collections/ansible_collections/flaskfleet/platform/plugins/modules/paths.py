@@ -1,19 +1,24 @@
 #!/usr/bin/python
-"""Ensure a list of directories and symbolic links in one module call."""
+"""Ensure a list of directories, symbolic links and small files in one module call."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
 module: paths
-short_description: Ensure several directories and symbolic links in one call
+short_description: Ensure several directories, symbolic links and small files in one call
 description:
   - Creates missing directories (with their parents) and symbolic links, replaces a link
-    that points elsewhere, and sets owner, group and mode where they differ.
-  - One call instead of one M(ansible.builtin.file) call per path; the shared release
-    installer (role C(_release)) uses it for the install tree of every program.
+    that points elsewhere, writes a file whose content differs (atomically, through a
+    temporary file in the same directory), and sets owner, group and mode where they
+    differ.
+  - One call instead of one M(ansible.builtin.file) or M(ansible.builtin.copy) call per
+    path; the shared release installer (role C(_release)) uses it for the install tree
+    of every program, the shared PKI role (C(_pki)) for a host's certificate files.
   - A path that exists as something else (a file where a directory is wanted, a
-    directory where a link is wanted) is an error; nothing is removed.
+    directory where a link or a file is wanted) is an error; nothing is removed.
+  - File contents never appear in the result or the diff (certificate keys go through
+    it); the diff names the file and the SHA-256 of its content before and after.
   - Supports check mode and diff mode.
 options:
   paths:
@@ -27,21 +32,28 @@ options:
         type: path
         required: true
       state:
-        description: V(directory) or V(link).
+        description: V(directory), V(link) or V(file).
         type: str
-        choices: [directory, link]
+        choices: [directory, link, file]
         default: directory
       src:
         description: Target of the link (required with O(paths[].state=link)).
         type: path
+      content:
+        description:
+          - Content of the file (required with O(paths[].state=file)); text, written
+            as UTF-8 exactly as given.
+        type: str
       owner:
-        description: Owner of the directory, or of the link itself.
+        description: Owner of the directory or the file, or of the link itself.
         type: str
       group:
-        description: Group of the directory, or of the link itself.
+        description: Group of the directory or the file, or of the link itself.
         type: str
       mode:
-        description: Mode of the directory (ignored for links), as for M(ansible.builtin.file).
+        description:
+          - Mode of the directory or the file (ignored for links), as for
+            M(ansible.builtin.file). A new file without a mode gets V(0600).
         type: raw
 author:
   - flaskfleet
@@ -58,6 +70,21 @@ EXAMPLES = r"""
         state: link
         src: /opt/node_exporter/current/node_exporter
       - {path: /etc/node_exporter, owner: root, group: node_exporter, mode: "0750"}
+
+- name: A certificate and its key
+  flaskfleet.platform.paths:
+    paths:
+      - {path: /etc/app/tls, owner: root, group: app, mode: "0750"}
+      - path: /etc/app/tls/app.pem
+        state: file
+        content: "{{ lookup('ansible.builtin.file', 'pki/app.pem', rstrip=false) }}"
+        mode: "0644"
+      - path: /etc/app/tls/app-key.pem
+        state: file
+        content: "{{ lookup('ansible.builtin.file', 'pki/app-key.pem', rstrip=false) }}"
+        group: app
+        mode: "0640"
+  no_log: true
 """
 
 RETURN = r"""
@@ -68,7 +95,9 @@ changed_paths:
   elements: str
 """
 
+import hashlib
 import os
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -135,6 +164,43 @@ def _directory(module, entry):
     return None
 
 
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file(module, entry):
+    """Write entry['content'] to entry['path'] when the bytes differ."""
+    path = entry["path"]
+    wanted = entry["content"].encode("utf-8")
+    kind = _kind(path)
+    if kind == "link" and os.path.isfile(path):
+        kind = "file"  # a link to a file is written through, as ansible.builtin.copy does
+    if kind not in ("absent", "file"):
+        module.fail_json(msg=f"{path} exists and is a {kind}, not a file; remove it first")
+    before = None
+    if kind == "file":
+        with open(path, "rb") as handle:
+            before = _sha256(handle.read())
+    after = _sha256(wanted)
+    if before == after:
+        return None
+    if not module.check_mode:
+        directory = os.path.dirname(path)
+        _make_dirs(module, directory)
+        descriptor, staging = tempfile.mkstemp(prefix=".flaskfleet-", dir=directory)
+        try:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(wanted)
+            module.atomic_move(staging, os.path.realpath(path))
+        finally:
+            if os.path.lexists(staging):
+                os.unlink(staging)
+    return {
+        "before": {"path": path, "state": kind, "sha256": before or ""},
+        "after": {"path": path, "state": "file", "sha256": after},
+    }
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -146,15 +212,16 @@ def main():
                     "path": {"type": "path", "required": True},
                     "state": {
                         "type": "str",
-                        "choices": ["directory", "link"],
+                        "choices": ["directory", "link", "file"],
                         "default": "directory",
                     },
                     "src": {"type": "path"},
+                    "content": {"type": "str", "no_log": True},
                     "owner": {"type": "str"},
                     "group": {"type": "str"},
                     "mode": {"type": "raw"},
                 },
-                "required_if": [("state", "link", ["src"])],
+                "required_if": [("state", "link", ["src"]), ("state", "file", ["content"])],
             },
         },
         supports_check_mode=True,
@@ -167,12 +234,17 @@ def main():
     changed_paths = []
     for entry in module.params["paths"]:
         path = entry["path"]
-        created = _link(module, entry) if entry["state"] == "link" else _directory(module, entry)
+        created = WRITERS[entry["state"]](module, entry)
+        mode = entry["mode"]
+        if entry["state"] == "link":
+            mode = None
+        elif entry["state"] == "file" and mode is None and created is not None:
+            mode = "0600"
         attributes = {
             "path": path,
             "owner": entry["owner"],
             "group": entry["group"],
-            "mode": entry["mode"] if entry["state"] == "directory" else None,
+            "mode": mode,
             "attributes": None,
             "secontext": [None, None, None],
         }
@@ -189,6 +261,9 @@ def main():
             diffs.append(diff)
 
     module.exit_json(changed=bool(changed_paths), changed_paths=changed_paths, diff=diffs)
+
+
+WRITERS = {"directory": _directory, "link": _link, "file": _file}
 
 
 if __name__ == "__main__":
