@@ -365,7 +365,7 @@ def test_services_layer_variables_are_where_the_services_role_reads_them() -> No
         else:
             assert data["app_service_image"] == (
                 "flaskfleet/services:1.0.0-src.{{ flaskfleet_apps_digest }}")
-            assert "sha256sum" in data["flaskfleet_apps_digest"]
+            assert "flaskfleet.platform.source_digest" in data["flaskfleet_apps_digest"]
         assert data["app_service_api_keys"] == "{{ vault_app_service_api_keys }}"
         assert data["app_service_internal_token"] == "{{ vault_app_service_internal_token }}"
         # Traces go to the first tracing host's OTLP/HTTP receiver.
