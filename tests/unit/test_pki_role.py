@@ -79,28 +79,29 @@ def test_a_second_run_and_check_mode_change_nothing_and_skip_the_controller_step
     assert key.read_bytes() == issued.read_bytes()
 
 
-def test_a_certificate_is_issued_again_when_its_renewal_time_comes(tmp_path: Path) -> None:
+def test_renewal_time_new_names_and_a_drifted_host_file_each_issue_or_repair(
+        tmp_path: Path) -> None:
     run(tmp_path, ["DNS:localhost"])
     before = certificate(tmp_path)
     saved = json.loads(record(tmp_path).read_text())
     expires = before.not_valid_after_utc.timestamp()
     assert abs(expires - 30 * 86400 - saved["renew_after"]) < 5
+
+    # Renewal time: a new certificate for the same key.
     record(tmp_path).write_text(json.dumps({**saved, "renew_after": 0}))
     assert run(tmp_path, ["DNS:localhost"])["changed"] > 0
-    after = certificate(tmp_path)
-    assert after.serial_number != before.serial_number
-    assert after.public_key() == before.public_key()
-    assert run(tmp_path, ["DNS:localhost"])["changed"] == 0
+    renewed = certificate(tmp_path)
+    assert renewed.serial_number != before.serial_number
+    assert renewed.public_key() == before.public_key()
 
-
-def test_new_names_reissue_the_certificate_and_a_drifted_host_file_is_repaired(
-        tmp_path: Path) -> None:
-    run(tmp_path, ["DNS:localhost"])
+    # New names: issued again with them.
     assert run(tmp_path, ["DNS:localhost", "IP:127.0.0.1"])["changed"] > 0
     names = certificate(tmp_path).extensions.get_extension_for_class(
         x509.SubjectAlternativeName).value
     assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
+
+    # A host file that drifted is written again, and then nothing changes.
     (tmp_path / "dest" / "web.pem").write_text("tampered\n")
-    assert run(tmp_path, ["DNS:localhost", "IP:127.0.0.1"], "--check")["changed"] == 1
     assert run(tmp_path, ["DNS:localhost", "IP:127.0.0.1"])["changed"] == 1
     assert certificate(tmp_path).serial_number > 0
+    assert run(tmp_path, ["DNS:localhost", "IP:127.0.0.1"])["changed"] == 0
