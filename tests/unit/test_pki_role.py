@@ -30,12 +30,13 @@ PLAY = """
         _pki_cert_name: web
         _pki_dest_dir: {dest}
         _pki_subject_alt_names: {names}
-"""
+{extra}"""
 
 
-def run(tmp_path: Path, names: list[str], *flags: str) -> dict[str, int]:
+def playbook(tmp_path: Path, names: list[str], *flags: str,
+             extra: str = "") -> subprocess.CompletedProcess:
     play = tmp_path / "play.yml"
-    play.write_text(PLAY.format(dest=tmp_path / "dest", names=json.dumps(names)))
+    play.write_text(PLAY.format(dest=tmp_path / "dest", names=json.dumps(names), extra=extra))
     env = dict(
         os.environ,
         ANSIBLE_COLLECTIONS_PATH=str(REPO / "collections"),
@@ -46,8 +47,12 @@ def run(tmp_path: Path, names: list[str], *flags: str) -> dict[str, int]:
         ANSIBLE_INVENTORY_UNPARSED_WARNING="0",
         ANSIBLE_NOCOLOR="1",
     )
-    proc = subprocess.run([str(PLAYBOOK), str(play), *flags], env=env, capture_output=True,
+    return subprocess.run([str(PLAYBOOK), str(play), *flags], env=env, capture_output=True,
                           text=True, check=False, timeout=300)
+
+
+def run(tmp_path: Path, names: list[str], *flags: str) -> dict[str, int]:
+    proc = playbook(tmp_path, names, *flags)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     recap = re.search(r"localhost\s+:\s+ok=(\d+)\s+changed=(\d+)\s+\S+\s+failed=(\d+)\s+"
                       r"skipped=(\d+)", proc.stdout)
@@ -103,5 +108,17 @@ def test_renewal_time_new_names_and_a_drifted_host_file_each_issue_or_repair(
     # A host file that drifted is written again, and then nothing changes.
     (tmp_path / "dest" / "web.pem").write_text("tampered\n")
     assert run(tmp_path, ["DNS:localhost", "IP:127.0.0.1"])["changed"] == 1
-    assert certificate(tmp_path).serial_number > 0
+    issued = tmp_path / "pki" / "platform" / "localhost-web.pem"
+    assert (tmp_path / "dest" / "web.pem").read_bytes() == issued.read_bytes()
     assert run(tmp_path, ["DNS:localhost", "IP:127.0.0.1"])["changed"] == 0
+
+
+def test_a_ca_path_that_does_not_exist_is_refused_before_anything_is_written(
+        tmp_path: Path) -> None:
+    extra = "        _pki_ca_cert: /nowhere/ca.pem\n        _pki_ca_key: /nowhere/ca-key.pem\n"
+    proc = playbook(tmp_path, ["DNS:localhost"], extra=extra)
+    assert proc.returncode != 0
+    output = " ".join(proc.stdout.split())
+    assert "must be a file on the controller (got '/nowhere/ca.pem')" in output
+    assert not (tmp_path / "dest").exists()
+    assert not (tmp_path / "pki").exists()
