@@ -10,7 +10,7 @@ sandbox-destroy:  ## remove the sandbox hosts and their network
 test:             ## the whole suite: lint, unit tests, services, every Molecule scenario
 	tests/harness/test.sh
 
-platform:         ## the multi-host platform scenario (about 40 min; replaces a running sandbox)
+platform:         ## the multi-host platform scenario (about 60 min; replaces a running sandbox)
 	tests/harness/test.sh bootstrap image mirror
 	tests/harness/molecule.sh platform
 

@@ -23,7 +23,7 @@ case $jobs_max in '' | *[!0-9]* | 0)
 esac
 
 # On demand only (name them, or `make platform`): the multi-host platform scenario
-# takes about 40 minutes on 2 cores, with both cores busy (docs/platform.md), which
+# takes about 60 minutes on 2 cores, with both cores busy (docs/platform.md), which
 # the whole suite's budget cannot hold next to the role scenarios yet.
 on_demand=(platform)
 
