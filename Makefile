@@ -10,9 +10,9 @@ sandbox-destroy:  ## remove the sandbox hosts and their network
 test:             ## the whole suite: lint, unit tests, services, every Molecule scenario
 	tests/harness/test.sh
 
-platform:         ## the multi-host platform scenario (about 60 min; replaces a running sandbox)
+platform:         ## the whole platform scenario, every runbook command (about 60 min; replaces a running sandbox)
 	tests/harness/test.sh bootstrap image mirror
-	tests/harness/molecule.sh platform
+	FLASKFLEET_PLATFORM_SCOPE=full tests/harness/molecule.sh platform
 
 bootstrap:        ## apt packages, Docker engine, .venv
 	tests/harness/test.sh bootstrap
