@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs `molecule test` for the given scenarios (default: every scenario in
-# molecule/ except shared/ and the on-demand ones below) and prints each one's time. Exits non-zero when any
-# scenario fails; the others still run.
+# molecule/ except shared/ and the platform one, see below) and prints each one's time.
+# Exits non-zero when any scenario fails; the others still run.
 #   FLASKFLEET_MOLECULE_JOBS   scenarios run at the same time (default 2). Each
 #                              scenario has its own containers, network and CAs, and
 #                              spends most of its time waiting on its hosts, so two
@@ -22,15 +22,15 @@ case $jobs_max in '' | *[!0-9]* | 0)
   exit 2 ;;
 esac
 
-# On demand only (name them, or `make platform`): the multi-host platform scenario
-# takes about 60 minutes on 2 cores, with both cores busy (docs/platform.md), which
-# the whole suite's budget cannot hold next to the role scenarios yet.
-on_demand=(platform)
+# Not in the lanes: the multi-host platform scenario keeps both cores busy, so it runs
+# by itself, named (`tests/harness/test.sh platform`: its core; `make platform`: all
+# of it, about 60 minutes; docs/platform.md).
+by_itself=(platform)
 
 scenarios=("$@")
 if [ ${#scenarios[@]} -eq 0 ]; then
   declare -A seen=()
-  for name in "${on_demand[@]}"; do seen[$name]=1; done
+  for name in "${by_itself[@]}"; do seen[$name]=1; done
   # Known long scenarios first, so the lanes finish together.
   while read -r name _; do
     [ -f "molecule/$name/molecule.yml" ] && [ -z "${seen[$name]:-}" ] && scenarios+=("$name") && seen[$name]=1

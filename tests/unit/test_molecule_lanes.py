@@ -108,3 +108,56 @@ def test_a_bad_lane_count_is_refused_before_any_scenario_runs(tmp_path, jobs):
     assert result.returncode == 2
     assert "FLASKFLEET_MOLECULE_JOBS must be a positive integer" in result.stderr
     assert events == []
+
+
+def test_the_platform_scenario_is_left_out_of_the_lanes_unless_named(tmp_path):
+    project = make_project(tmp_path, ["a", "platform", "b"], "")
+    result, events = run(project)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(name for kind, name, _ in events if kind == "start") == ["a", "b"]
+    (project / "record").unlink()
+    result, events = run(project, "platform")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [name for kind, name, _ in events if kind == "start"] == ["platform"]
+
+
+FAKE_RUNNER = """#!/usr/bin/env bash
+# tests/harness/molecule.sh ARGS: record the arguments and the platform scope
+echo "args=$* scope=${FLASKFLEET_PLATFORM_SCOPE:-unset}" >>"$RECORD"
+"""
+
+
+def test_the_suite_s_platform_stage_runs_the_platform_scenario_s_core(tmp_path):
+    project = tmp_path / "project"
+    (project / "tests/harness").mkdir(parents=True)
+    shutil.copy(ROOT / "tests/harness/test.sh", project / "tests/harness/test.sh")
+    runner = project / "tests/harness/molecule.sh"
+    runner.write_text(FAKE_RUNNER)
+    runner.chmod(0o755)
+    record = project / "record"
+    result = subprocess.run(
+        ["bash", str(project / "tests/harness/test.sh"), "molecule", "platform"],
+        env={"PATH": "/usr/bin:/bin", "RECORD": str(record), "FLASKFLEET_PLATFORM_SCOPE": "full"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert record.read_text().splitlines() == ["args= scope=full", "args=platform scope=core"]
+    assert "stages: 2 passed, 0 failed" in result.stdout
+
+
+def test_the_suite_runs_the_platform_stage_last_by_default():
+    text = (ROOT / "tests/harness/test.sh").read_text()
+    default = next(line for line in text.splitlines() if "|| stages=(" in line)
+    assert default.split("stages=(")[1].rstrip(")").split() == [
+        "bootstrap",
+        "image",
+        "mirror",
+        "lint",
+        "unit",
+        "apps",
+        "molecule",
+        "platform",
+    ]
