@@ -7,7 +7,7 @@ sandbox:          ## build what is needed, create the sandbox hosts, run site.ym
 sandbox-destroy:  ## remove the sandbox hosts and their network
 	tests/harness/sandbox.sh --destroy
 
-test:             ## the whole suite: lint, unit tests, services, every Molecule scenario
+test:             ## the whole suite: lint, unit tests, services, every role scenario, the platform scenario's core
 	tests/harness/test.sh
 
 platform:         ## the whole platform scenario, every runbook command (about 60 min; replaces a running sandbox)
