@@ -88,7 +88,8 @@ for scenario in "${scenarios[@]}"; do
 done
 wait
 failed=$(awk '$2 == "FAILED" { print $1 }' "$results" | sort | tr '\n' ' ')
-echo "molecule: ${#scenarios[@]} scenarios in $(( $(date +%s) - suite_start )) s with $jobs_max lanes"
+lanes=$(( ${#scenarios[@]} < jobs_max ? ${#scenarios[@]} : jobs_max ))
+echo "molecule: ${#scenarios[@]} scenario(s) in $(( $(date +%s) - suite_start )) s, $lanes at a time at most"
 if [ -n "$failed" ]; then
   echo "molecule: failed scenarios: $failed"
   exit 1

@@ -73,7 +73,8 @@ def test_scenarios_start_in_the_order_of_durations_and_share_two_lanes(tmp_path)
     result, events = run(project)
     assert result.returncode == 0, result.stdout + result.stderr
     starts = [name for kind, name, _ in sorted(events, key=lambda e: e[2]) if kind == "start"]
-    assert starts[:2] == ["c", "a"]
+    # c and a take the two lanes (their own start order within the lanes is a race)
+    assert sorted(starts[:2]) == ["a", "c"]
     assert sorted(starts) == ["a", "b", "c", "d"]
     times = spans(events)
     assert overlaps(times["c"], times["a"]), "two lanes: the first two scenarios run together"
