@@ -149,16 +149,53 @@ def test_the_suite_s_platform_stage_runs_the_platform_scenario_s_core(tmp_path):
     assert "stages: 2 passed, 0 failed" in result.stdout
 
 
-def test_the_suite_runs_the_platform_stage_last_by_default():
-    text = (ROOT / "tests/harness/test.sh").read_text()
-    default = next(line for line in text.splitlines() if "|| stages=(" in line)
-    assert default.split("stages=(")[1].rstrip(")").split() == [
-        "bootstrap",
-        "image",
-        "mirror",
-        "lint",
-        "unit",
-        "apps",
-        "molecule",
-        "platform",
+RECORDER = """#!/usr/bin/env bash
+# records which program ran, from where, with which arguments
+echo "$(basename "$0") $* scope=${FLASKFLEET_PLATFORM_SCOPE:-unset}" >>"$RECORD"
+"""
+
+
+def test_the_suite_runs_every_stage_and_the_platform_core_last_by_default(tmp_path):
+    project = tmp_path / "project"
+    (project / "tests/harness").mkdir(parents=True)
+    shutil.copy(ROOT / "tests/harness/test.sh", project / "tests/harness/test.sh")
+    (project / "apps").mkdir()
+    programs = [
+        "tests/harness/bootstrap.sh",
+        "tests/image/build.sh",
+        "tests/mirror/serve.sh",
+        "tests/harness/molecule.sh",
+        ".venv/bin/yamllint",
+        ".venv/bin/ruff",
+        ".venv/bin/python",
+        "fakebin/ansible-lint",
     ]
+    for program in programs:
+        path = project / program
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(RECORDER)
+        path.chmod(0o755)
+    (project / ".venv/bin/activate").write_text(f'export PATH="{project / "fakebin"}:$PATH"\n')
+    record = project / "record"
+    result = subprocess.run(
+        ["bash", str(project / "tests/harness/test.sh")],
+        env={"PATH": "/usr/bin:/bin", "RECORD": str(record)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert record.read_text().splitlines() == [
+        "bootstrap.sh  scope=unset",
+        "build.sh  scope=unset",
+        "serve.sh  scope=unset",
+        "yamllint --strict . scope=unset",
+        "ruff check . scope=unset",
+        "ansible-lint --profile production scope=unset",
+        "python -m pytest -q tests scope=unset",
+        "python -m pytest -q scope=unset",
+        "molecule.sh  scope=unset",
+        "molecule.sh platform scope=core",
+    ]
+    assert "stages: 8 passed, 0 failed" in result.stdout
