@@ -36,7 +36,6 @@ def run_playbook(args: list[str], extra_env: dict[str, str] | None = None) -> tu
         os.environ,
         ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json",
         ANSIBLE_LOAD_CALLBACK_PLUGINS="1",
-        ANSIBLE_CALLBACKS_ENABLED="",
         **(extra_env or {}),
     )
     start = time.monotonic()
@@ -59,6 +58,8 @@ def run_playbook(args: list[str], extra_env: dict[str, str] | None = None) -> tu
 
 
 def seconds(duration: dict) -> float:
+    if "end" not in duration:  # a task no host ran (its block's condition was false)
+        return 0.0
     start = datetime.fromisoformat(duration["start"].replace("Z", "+00:00"))
     end = datetime.fromisoformat(duration["end"].replace("Z", "+00:00"))
     return (end - start).total_seconds()
