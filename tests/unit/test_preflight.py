@@ -100,7 +100,7 @@ def _misspelled(inv: Path, vault: dict) -> None:
 
 def _removed(inv: Path, vault: dict) -> None:
     host_vars = inv / "host_vars"
-    host_vars.mkdir()
+    host_vars.mkdir(exist_ok=True)
     (host_vars / "edge-1.prod.flaskfleet.example.com.yml").write_text(
         "---\ntraefik_api_insecure: true\n"
     )
