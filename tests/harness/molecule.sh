@@ -8,9 +8,8 @@
 #                              lanes on two cores finish the suite sooner than one.
 # Scenarios start longest first (the order of molecule/durations, then the rest).
 # A scenario marked `alone` in molecule/durations runs before the others with the
-# machine to itself: its time is its own, not shared with a second lane (the role
-# scenarios' target is 3 minutes each on this machine; the 4-host consul scenario
-# meets it alone and not beside another scenario).
+# machine to itself: its time is its own, not shared with a second lane (for a
+# scenario whose timing checks need both cores; none is marked now).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 # shellcheck disable=SC1091

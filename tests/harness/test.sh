@@ -27,25 +27,72 @@ stage_platform() { FLASKFLEET_PLATFORM_SCOPE=core tests/harness/molecule.sh plat
 
 stages=("$@")
 [ ${#stages[@]} -gt 0 ] || stages=(bootstrap image mirror lint unit apps molecule platform)
-passed=0
-failed=0
-report=()
-suite_start=$(date +%s)
 for stage in "${stages[@]}"; do
   if ! declare -F "stage_$stage" >/dev/null; then
     echo "test: unknown stage '$stage' (stages: bootstrap image mirror lint unit apps molecule platform)" >&2
     exit 2
   fi
+done
+passed=0
+failed=0
+report=()
+suite_start=$(date +%s)
+
+# record STAGE RC SECONDS
+record() {
+  if [ "$2" -eq 0 ]; then
+    passed=$((passed + 1)); report+=("$1 passed in $3 s")
+  else
+    failed=$((failed + 1)); report+=("$1 FAILED in $3 s")
+  fi
+}
+
+# run_together STAGE...: each in the background into its log; then each log, in order.
+run_together() {
+  local stage pids=() starts=() rc
+  mkdir -p .cache/logs
+  echo "=== stages $* (at the same time; logs in .cache/logs/stage-NAME.log)"
+  for stage in "$@"; do
+    starts+=("$(date +%s)")
+    ("stage_$stage" >".cache/logs/stage-$stage.log" 2>&1; rc=$?; echo "$(date +%s)" >".cache/logs/stage-$stage.end"; exit $rc) &
+    pids+=($!)
+  done
+  local i=0
+  for stage in "$@"; do
+    rc=0; wait "${pids[$i]}" || rc=$?
+    echo "=== stage $stage"
+    cat ".cache/logs/stage-$stage.log"
+    record "$stage" "$rc" $(( $(cat ".cache/logs/stage-$stage.end") - ${starts[$i]} ))
+    rm -f ".cache/logs/stage-$stage.end"
+    i=$((i + 1))
+  done
+}
+
+concurrent=" lint unit apps "
+i=0
+while [ $i -lt ${#stages[@]} ]; do
+  stage=${stages[$i]}
+  # A row of stages that may run together.
+  group=()
+  while [ -z "${FLASKFLEET_TEST_SERIAL:-}" ] && [ $i -lt ${#stages[@]} ] \
+    && [[ $concurrent == *" ${stages[$i]} "* ]]; do
+    group+=("${stages[$i]}"); i=$((i + 1))
+  done
+  if [ ${#group[@]} -gt 1 ]; then
+    run_together "${group[@]}"
+    continue
+  elif [ ${#group[@]} -eq 1 ]; then
+    i=$((i - 1))
+  fi
+  i=$((i + 1))
   echo "=== stage $stage"
   start=$(date +%s)
-  if "stage_$stage"; then
-    result=passed; passed=$((passed + 1))
-  else
-    result=FAILED; failed=$((failed + 1))
-    # Later stages need the earlier ones' installs.
-    case $stage in bootstrap|image|mirror) report+=("$stage FAILED in $(( $(date +%s) - start )) s"); break ;; esac
+  rc=0; "stage_$stage" || rc=$?
+  record "$stage" "$rc" $(( $(date +%s) - start ))
+  # Later stages need the earlier ones' installs.
+  if [ "$rc" -ne 0 ]; then
+    case $stage in bootstrap|image|mirror) break ;; esac
   fi
-  report+=("$stage $result in $(( $(date +%s) - start )) s")
 done
 echo "=== summary ($(( $(date +%s) - suite_start )) s)"
 printf '  %s\n' "${report[@]}"

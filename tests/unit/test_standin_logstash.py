@@ -5,20 +5,27 @@ Renders logstash.yml, pipelines.yml, jvm.options and the pipeline from the role'
 (tests/standins/logstash) the way the role does: ``--config.test_and_exit`` accepts the
 rendered pipeline and refuses a misspelled option, an unknown plugin, an obsolete option, an
 unknown setting, an unknown flag and an undefined ${VAR}; as a service it answers the node
-API and takes Lumberjack v2 events over mutual TLS, which come out parsed with the index name.
+API and takes Lumberjack v2 events over mutual TLS, which come out parsed with the index name
+and reach Elasticsearch (a recording HTTPS server here) in bulk requests with the credentials.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -258,7 +265,9 @@ def test_root_is_refused_without_allow_superuser(lab) -> None:
     assert "cannot be run as superuser" in result.stderr
 
 
-def test_the_service_answers_the_api_and_takes_events_over_mutual_tls(lab) -> None:
+@contextlib.contextmanager
+def running_standin(lab):
+    """The stand-in as a service, once its node API and its Beats port answer."""
     env = {**os.environ, **PASSWORD_ENV, "LS_JVM_OPTS": str(lab["settings"] / "jvm.options")}
     process = subprocess.Popen(
         [sys.executable, str(STANDIN), "--path.settings", str(lab["settings"])],
@@ -272,11 +281,43 @@ def test_the_service_answers_the_api_and_takes_events_over_mutual_tls(lab) -> No
             try:
                 with urllib.request.urlopen(base + "/", timeout=1) as response:
                     root = json.load(response)
+                socket.create_connection(("127.0.0.1", lab["beats_port"]), timeout=1).close()
                 break
             except OSError:
                 time.sleep(0.1)
         else:
-            pytest.fail("the node API did not answer")
+            pytest.fail("the node API or the Beats input did not answer")
+        yield base, root
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def access_log_event(request_id: str) -> dict:
+    """A Filebeat event carrying one of the services' JSON access log lines."""
+    line = json.dumps(
+        {
+            "ts": "2026-11-27T10:00:00.123+00:00",
+            "level": "info",
+            "service": "order-service",
+            "logger": "flaskfleet.access",
+            "message": "GET /orders 200",
+            "pid": 7,
+            "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+            "span_id": "00f067aa0ba902b7",
+            "request_id": request_id,
+        }
+    )
+    return {
+        "@timestamp": "2026-11-27T10:00:01.000Z",
+        "message": line,
+        "host": {"name": "app-1"},
+        "@metadata": {"beat": "filebeat"},
+    }
+
+
+def test_the_service_answers_the_api_and_takes_events_over_mutual_tls(lab) -> None:
+    with running_standin(lab) as (base, root):
         assert root["status"] == "green"
         assert root["version"] == "9.5.7"
         with urllib.request.urlopen(base + "/_node/jvm", timeout=2) as response:
@@ -285,31 +326,7 @@ def test_the_service_answers_the_api_and_takes_events_over_mutual_tls(lab) -> No
             assert "main" in json.load(response)["pipelines"]
 
         tls = lab["settings"] / "tls"
-        line = json.dumps(
-            {
-                "ts": "2026-11-27T10:00:00.123+00:00",
-                "level": "info",
-                "service": "order-service",
-                "logger": "flaskfleet.access",
-                "message": "GET /orders 200",
-                "pid": 7,
-                "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
-                "span_id": "00f067aa0ba902b7",
-                "request_id": "req-1",
-            }
-        )
-        event = {
-            "@timestamp": "2026-11-27T10:00:01.000Z",
-            "message": line,
-            "host": {"name": "app-1"},
-            "@metadata": {"beat": "filebeat"},
-        }
-        for _ in range(50):
-            try:
-                socket.create_connection(("127.0.0.1", lab["beats_port"]), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        event = access_log_event("req-1")
         with pytest.raises((OSError, ConnectionError)):
             lumberjack_send.send(
                 "127.0.0.1",
@@ -347,6 +364,63 @@ def test_the_service_answers_the_api_and_takes_events_over_mutual_tls(lab) -> No
         assert "ts" not in doc
         with urllib.request.urlopen(base + "/_node/stats/events", timeout=2) as response:
             assert json.load(response)["events"]["out"] == 2
+
+
+def test_events_reach_elasticsearch_in_bulk_requests_of_at_most_125_with_credentials(
+    lab,
+) -> None:
+    tls = lab["settings"] / "tls"
+    requests: list[tuple[str, str | None, list[str]]] = []
+
+    class Bulk(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            requests.append((self.path, self.headers.get("Authorization"), body.splitlines()))
+            answer = b'{"took": 1, "errors": false, "items": []}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(answer)))
+            self.end_headers()
+            self.wfile.write(answer)
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Bulk)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tls / "logstash.pem", tls / "logstash-key.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # The pipeline's output points at this server (its certificate is from the lab's CA).
+    pipeline = lab["pipeline"].read_text()
+    hosts = f'hosts => ["https://localhost:{server.server_address[1]}"]'
+    lab["pipeline"].write_text(re.sub(r"hosts => \[[^\]]*\]", hosts, pipeline, count=1))
+    try:
+        with running_standin(lab):
+            events = [access_log_event(f"req-{n}") for n in range(300)]
+            acked = lumberjack_send.send(
+                "127.0.0.1",
+                lab["beats_port"],
+                str(tls / "ca.pem"),
+                events,
+                cert=str(tls / "client.pem"),
+                key=str(tls / "client-key.pem"),
+                server_name="localhost",
+            )
+            assert acked == 300
+            for _ in range(100):
+                if sum(len(lines) for _path, _auth, lines in requests) >= 600:
+                    break
+                time.sleep(0.1)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        server.shutdown()
+    sizes = [len(lines) // 2 for _path, _auth, lines in requests]
+    assert sum(sizes) == 300, f"documents per bulk request: {sizes}"
+    assert max(sizes) <= 125
+    assert len(requests) < 300, "one bulk request per event: the output does not batch"
+    token = base64.b64encode(b"logstash_writer:unit-test-password").decode()
+    assert {(path, auth) for path, auth, _lines in requests} == {("/_bulk", f"Basic {token}")}
+    ids = [json.loads(line)["request_id"] for *_rest, lines in requests for line in lines[1::2]]
+    assert sorted(ids) == sorted(f"req-{n}" for n in range(300))
+    actions = {line for *_rest, lines in requests for line in lines[0::2]}
+    assert actions == {json.dumps({"index": {"_index": "flaskfleet-logs-2026.11.27"}})}

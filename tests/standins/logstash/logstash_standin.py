@@ -37,8 +37,9 @@ configured certificate and key, verifying client certificates against
 ssl_certificate_authorities when ssl_client_authentication is optional/required; events go
 through the json/date/mutate filters; the elasticsearch output writes each event, with its
 resolved index, as a JSON line to ``<path.data>/standin/events.ndjson`` (for tests to read) and
-POSTs it to ``<host>/_bulk`` with the configured credentials and CA (best effort, 3 tries,
-where real Logstash retries forever).
+POSTs the events that queued up, up to 125 at a time (pipeline.batch.size), to ``<host>/_bulk``
+with the configured credentials and CA (best effort, 3 tries per host, where real Logstash
+retries forever).
 
 Pages (elastic.co/guide/en/logstash/current/...): running-logstash-command-line.html,
 logstash-settings-file.html, jvm-settings.html, configuration-file-structure.html,
@@ -77,6 +78,8 @@ import yaml  # noqa: E402  vendored next to the stand-in
 
 VERSION = "9.5.7"
 STANDIN = f"logstash {VERSION} (flaskfleet test STAND-IN, not Logstash)"
+# Events per bulk request at most: upstream's default pipeline.batch.size.
+BULK_BATCH_SIZE = 125
 
 
 class ConfigError(Exception):
@@ -1161,51 +1164,66 @@ class Node:
         self.bulk.put((options, index, source))
 
     def bulk_sender(self) -> None:
+        """Send the queued events in bulk requests: what has queued up since the last
+        request, up to BULK_BATCH_SIZE events (upstream's pipeline.batch.size), one
+        request per output; each output's TLS context is built once."""
+        contexts: dict[tuple, ssl.SSLContext] = {}
         while True:
-            options, index, source = self.bulk.get()
-            body = json.dumps({"index": {"_index": index}}) + "\n" + json.dumps(source) + "\n"
-            context = ssl.create_default_context()
-            cas = as_list(options.get("ssl_certificate_authorities") or [])
-            if cas:
-                context = ssl.create_default_context(cafile=cas[0])
-            if options.get("ssl_verification_mode") == "none":
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            headers = {"Content-Type": "application/x-ndjson"}
-            if options.get("user"):
-                token = base64.b64encode(
-                    f"{options['user']}:{options.get('password', '')}".encode()
-                ).decode()
-                headers["Authorization"] = f"Basic {token}"
-            for host in as_list(options.get("hosts") or ["http://127.0.0.1:9200"]):
-                url = str(host).rstrip("/") + "/_bulk"
-                if not url.startswith(("http://", "https://")):
-                    url = (
-                        "https://"
-                        if str(options.get("ssl_enabled")).lower() == "true"
-                        else "http://"
-                    ) + url
-                for _attempt in range(3):
-                    try:
-                        request = urllib.request.Request(
-                            url, data=body.encode(), headers=headers, method="POST"
-                        )
-                        with urllib.request.urlopen(
-                            request, timeout=5, context=context
-                        ) as response:
-                            response.read()
-                        break
-                    except Exception as error:  # noqa: BLE001  logged, like upstream's retry warnings
-                        self.log(
-                            "warn",
-                            "logstash.outputs.elasticsearch",
-                            f"Attempted to send a bulk request but Elasticsearch appears to be "
-                            f'unreachable or down {{:url=>"{url}", :message=>"{error}"}}',
-                        )
-                        time.sleep(1)
-                else:
-                    continue
-                break
+            batch = [self.bulk.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < BULK_BATCH_SIZE:
+                    batch.append(self.bulk.get_nowait())
+            by_output: dict[int, list] = {}
+            for options, index, source in batch:
+                by_output.setdefault(id(options), []).append((options, index, source))
+            for events in by_output.values():
+                options = events[0][0]
+                body = "".join(
+                    json.dumps({"index": {"_index": index}}) + "\n" + json.dumps(source) + "\n"
+                    for _options, index, source in events
+                )
+                cas = as_list(options.get("ssl_certificate_authorities") or [])
+                verification = options.get("ssl_verification_mode")
+                key = (cas[0] if cas else None, verification)
+                if key not in contexts:
+                    context = ssl.create_default_context(cafile=key[0])
+                    if verification == "none":
+                        context.check_hostname = False
+                        context.verify_mode = ssl.CERT_NONE
+                    contexts[key] = context
+                self.send_bulk(options, body, contexts[key])
+
+    def send_bulk(self, options: dict, body: str, context: ssl.SSLContext) -> None:
+        headers = {"Content-Type": "application/x-ndjson"}
+        if options.get("user"):
+            token = base64.b64encode(
+                f"{options['user']}:{options.get('password', '')}".encode()
+            ).decode()
+            headers["Authorization"] = f"Basic {token}"
+        for host in as_list(options.get("hosts") or ["http://127.0.0.1:9200"]):
+            url = str(host).rstrip("/") + "/_bulk"
+            if not url.startswith(("http://", "https://")):
+                url = (
+                    "https://"
+                    if str(options.get("ssl_enabled")).lower() == "true"
+                    else "http://"
+                ) + url
+            for _attempt in range(3):
+                try:
+                    request = urllib.request.Request(
+                        url, data=body.encode(), headers=headers, method="POST"
+                    )
+                    with urllib.request.urlopen(request, timeout=5, context=context) as response:
+                        response.read()
+                    return
+                except Exception as error:  # noqa: BLE001  logged, like upstream's retry warnings
+                    self.log(
+                        "warn",
+                        "logstash.outputs.elasticsearch",
+                        f"Attempted to send a bulk request but Elasticsearch appears to be "
+                        f'unreachable or down {{:url=>"{url}", :message=>"{error}"}}',
+                    )
+                    time.sleep(1)
 
     # -- beats input
     def serve_beats(self, pipeline: dict, plugin: dict) -> None:
