@@ -16,6 +16,7 @@ import ssl
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from http.server import ThreadingHTTPServer
@@ -329,6 +330,45 @@ def test_the_writer_role_policy_and_template_route_log_documents(node: Client) -
         == "flaskfleet-logs"
     )
     assert node("GET", "/_cluster/health", auth=admin)[1]["status"] == "green"
+
+
+def test_bulk_writes_create_documents_update_by_id_and_stay_linear(node: Client) -> None:
+    admin = ("elastic", "bootstrap-pw")
+
+    def bulk(lines: list[dict]) -> dict:
+        body = "".join(json.dumps(line) + "\n" for line in lines).encode()
+        request = urllib.request.Request(
+            node.base + "/_bulk",
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/x-ndjson",
+                "Authorization": "Basic " + base64.b64encode(b"elastic:bootstrap-pw").decode(),
+            },
+        )
+        with urllib.request.urlopen(request, context=node.context, timeout=60) as response:
+            return json.loads(response.read())
+
+    action = {"index": {"_index": "logs-bulk"}}
+    batch = [line for n in range(125) for line in (action, {"n": n})]
+    started = time.monotonic()
+    for _ in range(240):  # 30000 documents, as Logstash sends them (no ids)
+        answer = bulk(batch)
+        assert not answer["errors"]
+    elapsed = time.monotonic() - started
+    assert node("POST", "/logs-bulk/_count", {"query": {"match_all": {}}}, admin)[1]["count"] == (
+        30000
+    )
+    # When each document scanned the whole index, these took 34 s here; now 6 s.
+    assert elapsed < 20, f"30000 bulk documents took {elapsed:.1f} s"
+
+    by_id = {"index": {"_index": "logs-bulk", "_id": "fixed"}}
+    first = bulk([by_id, {"v": 1}])["items"][0]["index"]
+    second = bulk([by_id, {"v": 2}])["items"][0]["index"]
+    assert (first["result"], first["_version"]) == ("created", 1)
+    assert (second["result"], second["_version"]) == ("updated", 2)
+    assert node("POST", "/logs-bulk/_count", {"query": {"term": {"v": 2}}}, admin)[1]["count"] == 1
+    assert node("POST", "/logs-bulk/_count", {"query": {"term": {"v": 1}}}, admin)[1]["count"] == 0
 
 
 def test_a_bootstrapping_cluster_config_is_accepted(conf: Path, tmp_path: Path) -> None:

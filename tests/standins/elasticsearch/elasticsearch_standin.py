@@ -876,8 +876,10 @@ class Node:
         with self.state.lock:
             self.create_index(identity, index)
             docs = self.state.docs.setdefault(index, [])
+            # Only a caller's id can name a document that exists: a generated one is new
+            # (no scan of the index per document, which made bulk writes quadratic).
+            existing = [d for d in docs if d["_id"] == doc_id] if doc_id else []
             doc_id = doc_id or base64.urlsafe_b64encode(uuid.uuid4().bytes)[:20].decode()
-            existing = [d for d in docs if d["_id"] == doc_id]
             if existing and op_type == "create":
                 raise ApiError(
                     409,
