@@ -11,6 +11,11 @@
 #   FLASKFLEET_PYTHON_IMAGE=python:3.11-slim-bookworm
 # Both images copy the machine's apt sources and its locally added CA certificates,
 # so apt and pip inside containers reach the same mirrors the machine reaches.
+#
+# The test image also carries flaskfleet_test_module_bytecode_cache.py (see its
+# docstring: Ansible's module payloads are compiled once per host instead of once
+# per task). Its recipe digest is a label of the image: an image built from an older
+# recipe is built again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 TEST_IMAGE=${FLASKFLEET_TEST_IMAGE:-flaskfleet/debian-systemd:bookworm}
@@ -19,9 +24,27 @@ SUITE=bookworm
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# build_image NAME PACKAGES DOCKERFILE_INSTRUCTIONS...
+# image_current NAME RECIPE: the image exists and was built from RECIPE.
+image_current() {
+  [ "$(docker image inspect --format '{{ index .Config.Labels "org.flaskfleet.recipe" }}' "$1" 2>/dev/null)" = "$2" ]
+}
+
+# The test image's recipe: this script and the file it adds.
+TEST_RECIPE=$(cat "$here/build.sh" "$here/flaskfleet_test_module_bytecode_cache.py" | sha256sum | cut -c1-16)
+
+# add_module_bytecode_cache ROOT: the test hosts' cache of compiled module payloads.
+add_module_bytecode_cache() {
+  local root=$1 site
+  site=$(chroot "$root" python3 -c 'import site; print(site.getsitepackages()[0])')
+  mkdir -p "$root$site"
+  install -m 0644 "$here/flaskfleet_test_module_bytecode_cache.py" "$root$site/"
+  echo 'import flaskfleet_test_module_bytecode_cache' >"$root$site/flaskfleet_test_module_bytecode_cache.pth"
+}
+
+# build_image NAME PACKAGES ROOT_SETUP DOCKERFILE_INSTRUCTIONS...
+# ROOT_SETUP: a function run with the unpacked root before it is imported ("" for none).
 build_image() {
-  local name=$1 packages=$2; shift 2
+  local name=$1 packages=$2 setup=$3; shift 3
   local root mirror
   mirror=$("$here/../harness/apt_mirror.sh")
   root=$(mktemp -d)
@@ -40,6 +63,7 @@ build_image() {
     cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
     chroot "$root" update-ca-certificates >/dev/null 2>&1
   fi
+  [ -z "$setup" ] || "$setup" "$root"
   chroot "$root" apt-get clean
   rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
   # No package lists: mark them as never updated, so cache_valid_time updates them.
@@ -51,13 +75,14 @@ build_image() {
   echo "image: built $name"
 }
 
-if have_image "$TEST_IMAGE"; then
+if [ -n "${FLASKFLEET_TEST_IMAGE:-}" ]; then
+  if have_image "$TEST_IMAGE"; then echo "image: reusing $TEST_IMAGE"; else docker pull "$TEST_IMAGE"; fi
+elif image_current "$TEST_IMAGE" "$TEST_RECIPE"; then
   echo "image: reusing $TEST_IMAGE"
-elif [ -n "${FLASKFLEET_TEST_IMAGE:-}" ]; then
-  docker pull "$TEST_IMAGE"
 else
   build_image "$TEST_IMAGE" systemd,systemd-sysv,python3,python3-apt,sudo,iproute2,ca-certificates,gnupg \
-    'CMD ["/lib/systemd/systemd"]' 'STOPSIGNAL SIGRTMIN+3'
+    add_module_bytecode_cache \
+    'CMD ["/lib/systemd/systemd"]' 'STOPSIGNAL SIGRTMIN+3' "LABEL org.flaskfleet.recipe=$TEST_RECIPE"
 fi
 
 if have_image "$PYTHON_IMAGE"; then
@@ -65,6 +90,6 @@ if have_image "$PYTHON_IMAGE"; then
 elif [ -n "${FLASKFLEET_PYTHON_IMAGE:-}" ]; then
   docker pull "$PYTHON_IMAGE"
 else
-  build_image "$PYTHON_IMAGE" python3,python3-venv,ca-certificates \
+  build_image "$PYTHON_IMAGE" python3,python3-venv,ca-certificates "" \
     'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' 'ENV LANG=C.UTF-8' 'CMD ["python3"]'
 fi
