@@ -19,6 +19,7 @@ import _imp
 import contextlib
 import marshal
 import os
+import sys
 import zipimport
 
 CACHE_DIR = "/var/cache/flaskfleet-test-module-bytecode"
@@ -31,7 +32,10 @@ def _cache_path(source):
     import hashlib
     from importlib.util import MAGIC_NUMBER
 
-    digest = hashlib.sha256(MAGIC_NUMBER + source).hexdigest()
+    # The optimisation level (-O, PYTHONOPTIMIZE) changes what compile() keeps (asserts,
+    # docstrings): it is part of the key with the interpreter's bytecode version.
+    key = MAGIC_NUMBER + bytes([sys.flags.optimize]) + source
+    digest = hashlib.sha256(key).hexdigest()
     return os.path.join(CACHE_DIR, digest[:2], digest + ".pyc")
 
 

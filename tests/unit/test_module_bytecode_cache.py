@@ -58,10 +58,10 @@ def make_payload(directory: Path, name: str, value: str = "first") -> Path:
     return archive
 
 
-def import_from(archive: Path, cache_dir: Path, euid: int = 0) -> dict:
+def import_from(archive: Path, cache_dir: Path, euid: int = 0, optimize: bool = False) -> dict:
     result = subprocess.run(
-        [sys.executable, "-c", IMPORTER, str(CACHE_MODULE), str(cache_dir), str(archive),
-         str(euid)],
+        [sys.executable, *(["-O"] if optimize else []), "-c", IMPORTER, str(CACHE_MODULE),
+         str(cache_dir), str(archive), str(euid)],
         capture_output=True, text=True, check=True, timeout=60,
     )
     return json.loads(result.stdout)
@@ -127,3 +127,14 @@ def test_a_damaged_cache_entry_is_compiled_again_instead_of_failing_the_import(t
     assert repaired["value"] == "first"
     assert import_from(
         make_payload(tmp_path / "run3", "ansible_stat_payload.zip"), cache_dir)["compiled"] == 0
+
+
+def test_an_optimised_interpreter_does_not_load_code_compiled_without_optimisation(tmp_path):
+    cache_dir = tmp_path / "cache"
+    import_from(make_payload(tmp_path / "run1", "ansible_stat_payload.zip"), cache_dir)
+
+    optimised = import_from(
+        make_payload(tmp_path / "run2", "ansible_stat_payload.zip"), cache_dir, optimize=True)
+
+    assert optimised["compiled"] >= 1
+    assert len(cached_files(cache_dir)) == 4
